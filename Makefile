@@ -1,0 +1,50 @@
+# oppshape: `make demo` and `make test` work on a fresh clone; everything else is a thin call of the CLI.
+#
+# Torch comes from TORCH_SPEC (default: the local CPU wheel, so CI never downloads CUDA builds).
+# GPU users pick theirs, e.g.:
+#   make install TORCH_SPEC=torch==2.5.1 TORCH_INDEX_URL=https://download.pytorch.org/whl/cu124
+PYTHON ?= python3
+TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX_URL ?=
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.oppshape-installed
+CLI := $(PY) -m oppshape
+# extra Hydra overrides for any experiment target, e.g. `make pola-ipd-exact ARGS="device=cuda"`
+ARGS ?=
+
+.PHONY: install demo test bench clean-venv FORCE \
+	pola-ipd-exact
+
+install: $(STAMP)
+
+# Rewritten only when TORCH_SPEC changes, so a new spec triggers a reinstall and an old one does not.
+$(VENV)/.torch-spec: FORCE
+	@mkdir -p $(VENV)
+	@echo '$(TORCH_SPEC) $(TORCH_INDEX_URL)' | cmp -s - $@ || echo '$(TORCH_SPEC) $(TORCH_INDEX_URL)' > $@
+
+$(STAMP): pyproject.toml $(VENV)/.torch-spec
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)" $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $@
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py $(ARGS)
+
+# --- paper experiments (README: experiments table) ---------------------------------------------------
+
+pola-ipd-exact: $(STAMP)
+	$(PY) scripts/pola_ipd_exact.py --output docs/results/pola_ipd_exact.md $(ARGS)
+
+clean-venv:
+	rm -rf $(VENV)
+
+FORCE:

@@ -1,0 +1,70 @@
+"""Atomic, code-free checkpoints with every RNG state, so a resumed run equals an uninterrupted one.
+
+Checkpoints are written to a temporary file and renamed into place (a crash mid-write leaves the
+previous checkpoint intact) and loaded with ``weights_only=True`` (a foreign file cannot run code), so
+everything in them is tensors, numbers, strings and containers of those.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CHECKPOINT_NAME = "last.pt"
+
+
+def rng_state() -> dict[str, Any]:
+    """The state of every random generator a run draws from (torch CPU/CUDA, NumPy, Python)."""
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
+                  "has_gauss": int(has_gauss), "cached": float(cached)},
+        "python": _python_state_to_tensor(random.getstate()),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    numpy_state = state["numpy"]
+    np.random.set_state((numpy_state["kind"], numpy_state["keys"].numpy().astype(np.uint32),
+                         numpy_state["position"], numpy_state["has_gauss"], numpy_state["cached"]))
+    random.setstate(_python_state_from_tensor(state["python"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _python_state_to_tensor(state: tuple) -> dict[str, Any]:
+    version, internal, gauss = state
+    return {"version": version, "internal": torch.tensor(internal, dtype=torch.int64), "gauss": gauss}
+
+
+def _python_state_from_tensor(state: dict[str, Any]) -> tuple:
+    return (state["version"], tuple(int(x) for x in state["internal"].tolist()), state["gauss"])
+
+
+def save_checkpoint(directory: Path, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` to ``directory/last.pt`` atomically and return the path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / CHECKPOINT_NAME
+    temporary = path.with_suffix(".tmp")
+    torch.save(payload, temporary)
+    with open(temporary, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    return path
+
+
+def load_checkpoint(directory: Path) -> dict[str, Any]:
+    path = directory / CHECKPOINT_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint to resume from at {path}")
+    return torch.load(path, map_location="cpu", weights_only=True)

@@ -1,0 +1,141 @@
+"""Batched iterated 2x2 matrix game (IPD and every payoff preset) as a TorchRL environment.
+
+The observation is the memory-1 state of ``oppshape.games.exact_values``, one-hot over
+(start, CC, CD, DC, DD) from each agent's own point of view, so a tabular policy trained here can be
+scored in closed form and sampled estimators can be tested against the exact value.
+"""
+
+from __future__ import annotations
+
+import torch
+from tensordict import TensorDict, TensorDictBase
+from torchrl.data import Bounded, Categorical, Composite, Unbounded
+from torchrl.envs import EnvBase
+
+from oppshape.games.exact import SWAP_VIEW
+from oppshape.games.payoffs import payoff_table as preset_payoff
+
+N_STATES = 5  # start, CC, CD, DC, DD
+N_AGENTS = 2
+
+
+class IteratedMatrixGame(EnvBase):
+    """Two agents repeat a 2x2 game for ``episode_length`` steps; episodes end truncated.
+
+    Args:
+        num_envs: number of independent games stepped together (the batch size).
+        payoff: a preset name from ``oppshape.games.PAYOFF_NAMES`` (``ipd_cf`` needs ``cf``).
+        cf: contribution factor for ``payoff="ipd_cf"``.
+        payoff_table: a custom ``[2, 2, 2]`` table ``[a1, a2, agent]``; overrides ``payoff``.
+        episode_length: steps before ``truncated`` is set.
+        device: where the state and the payoff table live.
+
+    Keys: ``("agents", "observation")`` ``[B, 2, 5]``, ``("agents", "action")`` ``[B, 2]`` (0 =
+    cooperate), ``("agents", "reward")`` ``[B, 2, 1]``, ``"state"`` ``[B]`` (joint state index from
+    agent 1's view), ``"step_count"`` ``[B, 1]``, root ``done`` / ``terminated`` / ``truncated``.
+    """
+
+    batch_locked = True
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        payoff: str = "ipd",
+        cf: float | None = None,
+        payoff_table: torch.Tensor | None = None,
+        episode_length: int = 50,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs={num_envs} must be >= 1")
+        if episode_length < 1:
+            raise ValueError(f"episode_length={episode_length} must be >= 1")
+        table = preset_payoff(payoff, cf) if payoff_table is None else torch.as_tensor(payoff_table)
+        if table.shape != (2, 2, N_AGENTS):
+            raise ValueError(f"payoff_table must have shape [2, 2, 2]; got {tuple(table.shape)}")
+        super().__init__(device=device, batch_size=torch.Size([num_envs]))
+        self.episode_length = episode_length
+        self.register_buffer("payoff", table.to(self.device, torch.float32))
+        # agent 1's view index -> (agent 1 view, agent 2 view), used to build both observations at once
+        views = torch.tensor([list(range(N_STATES)), list(SWAP_VIEW)], dtype=torch.long).T
+        self.register_buffer("state_views", views.to(self.device))
+        self._make_specs()
+
+    def _make_specs(self) -> None:
+        batch = self.batch_size
+        agents_shape = (*batch, N_AGENTS)
+        self.full_observation_spec = Composite(
+            agents=Composite(
+                observation=Bounded(0, 1, shape=(*agents_shape, N_STATES), device=self.device),
+                shape=agents_shape,
+                device=self.device,
+            ),
+            state=Categorical(N_STATES, shape=batch, device=self.device),
+            step_count=Bounded(0, self.episode_length, shape=(*batch, 1), dtype=torch.int64, device=self.device),
+            shape=batch,
+            device=self.device,
+        )
+        self.full_action_spec = Composite(
+            agents=Composite(
+                action=Categorical(2, shape=agents_shape, device=self.device),
+                shape=agents_shape,
+                device=self.device,
+            ),
+            shape=batch,
+            device=self.device,
+        )
+        self.full_reward_spec = Composite(
+            agents=Composite(
+                reward=Unbounded(shape=(*agents_shape, 1), device=self.device),
+                shape=agents_shape,
+                device=self.device,
+            ),
+            shape=batch,
+            device=self.device,
+        )
+        done = Categorical(2, shape=(*batch, 1), dtype=torch.bool, device=self.device)
+        self.full_done_spec = Composite(
+            done=done.clone(), terminated=done.clone(), truncated=done.clone(), shape=batch, device=self.device
+        )
+
+    def _observation(self, state: torch.Tensor) -> torch.Tensor:
+        own_view = self.state_views[state]  # [B, 2]
+        return torch.nn.functional.one_hot(own_view, N_STATES).to(torch.float32)
+
+    def _output(self, state: torch.Tensor, step_count: torch.Tensor, reward: torch.Tensor | None) -> TensorDict:
+        agents = {"observation": self._observation(state)}
+        if reward is not None:
+            agents["reward"] = reward
+        truncated = step_count >= self.episode_length
+        return TensorDict(
+            {
+                "agents": TensorDict(agents, batch_size=(*self.batch_size, N_AGENTS), device=self.device),
+                "state": state,
+                "step_count": step_count,
+                "done": truncated,
+                "terminated": torch.zeros_like(truncated),
+                "truncated": truncated,
+            },
+            batch_size=self.batch_size,
+            device=self.device,
+        )
+
+    def _reset(self, tensordict: TensorDictBase | None = None, **kwargs) -> TensorDict:
+        start = torch.zeros(self.batch_size, dtype=torch.long, device=self.device)
+        step_count = torch.zeros((*self.batch_size, 1), dtype=torch.long, device=self.device)
+        if tensordict is not None and "_reset" in tensordict.keys() and "state" in tensordict.keys():
+            keep = ~tensordict["_reset"].reshape(self.batch_size)
+            start = torch.where(keep, tensordict["state"], start)
+            step_count = torch.where(keep.unsqueeze(-1), tensordict["step_count"], step_count)
+        return self._output(start, step_count, reward=None)
+
+    def _step(self, tensordict: TensorDictBase) -> TensorDict:
+        action = tensordict["agents", "action"].long()  # [B, 2]
+        first, second = action[..., 0], action[..., 1]
+        state = 1 + 2 * first + second  # CC=1, CD=2, DC=3, DD=4 from agent 1's view
+        reward = self.payoff[first, second].unsqueeze(-1)  # [B, 2, 1]
+        step_count = tensordict["step_count"] + 1
+        return self._output(state, step_count, reward)
+
+    def _set_seed(self, seed: int | None) -> None:
+        """The game is deterministic given the actions; nothing to seed."""

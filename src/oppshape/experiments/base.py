@@ -1,0 +1,45 @@
+"""What an experiment builder hands the Trainer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from tensordict import TensorDictBase
+
+from oppshape.learners.base import Learner
+
+MetricsHistory = list[dict[str, float]]
+
+
+class Stateful(Protocol):
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class Experiment:
+    """Everything one run needs, built from the config by an ``experiments/<family>.py`` module.
+
+    Attributes:
+        learner: the algorithm; ``learner.update(batch)`` is called once per iteration.
+        collect: returns the next batch of experience, or ``None`` when the learner makes its own
+            data (closed-form games, inner-loop rollouts).
+        evaluate: extra metrics computed every ``trainer.eval_every`` iterations and at the end.
+        plot: draws matplotlib figures from the metrics history into the given ``plots/`` folder.
+        summarize: turns the last metrics into the final ``summary.json`` entries (default: the
+            last logged value of every metric).
+        progress_keys: metrics shown live on the progress bar.
+        extra_state: other stateful objects (e.g. a collector or a replay buffer) whose
+            ``state_dict`` goes into every checkpoint so that resume is exact.
+    """
+
+    learner: Learner
+    collect: Callable[[], TensorDictBase] | None = None
+    evaluate: Callable[[], dict[str, float]] | None = None
+    plot: Callable[[MetricsHistory, Path], None] | None = None
+    summarize: Callable[[MetricsHistory], dict[str, Any]] | None = None
+    progress_keys: tuple[str, ...] = ()
+    extra_state: dict[str, Stateful] = field(default_factory=dict)

@@ -1,0 +1,90 @@
+import csv
+import json
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from toy_family import install, toy_config
+
+from oppshape.checkpoint import load_checkpoint
+from oppshape.cli import execute, resumed_config
+from oppshape.trainer import NonFiniteLossError
+
+
+@pytest.fixture(autouse=True)
+def _toy(monkeypatch):
+    install(monkeypatch)
+
+
+def _rows(run_dir):
+    with open(run_dir / "metrics.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_run_directory_contents(tmp_path):
+    summary = execute(toy_config(), tmp_path)
+    for name in ("config.yaml", "metrics.csv", "summary.json", "checkpoints/last.pt", "plots"):
+        assert (tmp_path / name).exists(), name
+    assert json.loads((tmp_path / "summary.json").read_text())["iterations"] == 10
+    rows = _rows(tmp_path)
+    assert len(rows) == 10 and rows[-1]["iteration"] == "10.0"
+    assert rows[4]["eval_distance"] != "" and rows[0]["eval_distance"] == ""  # eval at 5 and 10 only
+    assert summary["final"]["eval_distance"] == pytest.approx(float(rows[-1]["eval_distance"]))
+    assert OmegaConf.load(tmp_path / "config.yaml").algo.lr == 0.1
+
+
+def test_checkpoint_loads_with_weights_only(tmp_path):
+    execute(toy_config(), tmp_path)
+    payload = load_checkpoint(tmp_path / "checkpoints")
+    assert payload["iteration"] == 10 and len(payload["history"]) == 10
+
+
+def test_resume_after_crash_equals_uninterrupted_run(tmp_path, monkeypatch):
+    reference = execute(toy_config(), tmp_path / "reference")
+
+    crashed_dir = tmp_path / "crashed"
+    import toy_family
+
+    original_update = toy_family.ToyLearner.update
+
+    def crash_at_seven(self, batch):
+        if self.steps == 6:
+            raise KeyboardInterrupt  # the process dies after checkpoint 6, mid-way to 9
+        return original_update(self, batch)
+
+    monkeypatch.setattr(toy_family.ToyLearner, "update", crash_at_seven)
+    with pytest.raises(KeyboardInterrupt):
+        execute(toy_config(), crashed_dir)
+    assert load_checkpoint(crashed_dir / "checkpoints")["iteration"] == 6
+    monkeypatch.setattr(toy_family.ToyLearner, "update", original_update)
+
+    resumed = execute(resumed_config(crashed_dir, ["trainer.progress=false", "algo.lr=5"]), crashed_dir)
+    assert resumed["iterations"] == 10
+    ignore = {"wall_time_s"}
+    final = {k: v for k, v in resumed["final"].items() if k not in ignore}
+    assert final == {k: v for k, v in reference["final"].items() if k not in ignore}
+    assert [r["theta_0"] for r in _rows(crashed_dir)] == [r["theta_0"] for r in _rows(tmp_path / "reference")]
+
+
+def test_resume_keeps_the_saved_algorithm(tmp_path):
+    execute(toy_config(iterations=4), tmp_path)
+    cfg = resumed_config(tmp_path, ["algo.lr=5", "trainer.iterations=8"])
+    assert cfg.algo.lr == 0.1 and cfg.trainer.iterations == 8
+
+
+def test_nan_guard_names_the_loss(tmp_path):
+    cfg = toy_config()
+    cfg.algo.blow_up_at = 4
+    with pytest.raises(NonFiniteLossError, match="loss_toy became nan at iteration 4"):
+        execute(cfg, tmp_path)
+    assert load_checkpoint(tmp_path / "checkpoints")["iteration"] == 3
+
+
+def test_seed_makes_runs_repeatable(tmp_path):
+    first = execute(toy_config(), tmp_path / "a")["final"]["theta_0"]
+    second = execute(toy_config(), tmp_path / "b")["final"]["theta_0"]
+    assert first == second
+    cfg = toy_config()
+    cfg.seed = 4
+    assert execute(cfg, tmp_path / "c")["final"]["theta_0"] != first
+    assert torch.get_num_threads() == 1
