@@ -1,0 +1,76 @@
+"""`make bench`: run every benchmark module in scripts/bench/ and write docs/BENCHMARKS.md.
+
+Each module exposes ``run(quick: bool) -> str`` returning a Markdown section. ``--quick`` shrinks the
+sizes for a smoke run; ``--only name[,name]`` runs a subset (the file keeps the other sections).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DIR = ROOT / "scripts" / "bench"
+OUTPUT = ROOT / "docs" / "BENCHMARKS.md"
+SECTION = re.compile(r"<!-- bench:(\w+) -->.*?<!-- /bench:\1 -->", re.S)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    return (f"{cpu}, {os.cpu_count()} cores; GPU: {gpu}; torch {torch.__version__}, "
+            f"Python {platform.python_version()}")
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--only", default="", help="comma-separated benchmark module names")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args()
+    available = sorted(p.stem for p in BENCH_DIR.glob("*.py") if not p.stem.startswith("_"))
+    chosen = [n for n in args.only.split(",") if n] or available
+    unknown = sorted(set(chosen) - set(available))
+    if unknown:
+        sys.exit(f"unknown benchmark(s) {unknown}; valid choices: {', '.join(available)}")
+    torch.set_num_threads(int(os.environ.get("OPPSHAPE_BENCH_THREADS", min(2, os.cpu_count() or 1))))
+    existing = args.output.read_text() if args.output.exists() else ""
+    sections = {m.group(1): m.group(0) for m in SECTION.finditer(existing)}
+    for name in chosen:
+        started = time.perf_counter()
+        print(f"[bench] {name} ...", flush=True)
+        body = load(name).run(quick=args.quick).strip()
+        stamp = f"_{datetime.date.today()} on {machine()}; `{' '.join(sys.argv[1:]) or 'make bench'}`; {time.perf_counter() - started:.0f} s_"
+        sections[name] = f"<!-- bench:{name} -->\n{body}\n\n{stamp}\n<!-- /bench:{name} -->"
+        print(body, flush=True)
+    header = (
+        "# Benchmarks\n\nMeasured by `make bench` (`scripts/bench.py`, one module per family in `scripts/bench/`).\n"
+        "Each section records the date, machine and command that produced it; re-run a single section with\n"
+        "`make bench ARGS=\"--only <name>\"`. CI never runs these.\n"
+    )
+    args.output.write_text(header + "\n" + "\n\n".join(sections[k] for k in sorted(sections)) + "\n")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
