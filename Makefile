@@ -14,7 +14,8 @@ CLI := $(PY) -m oppshape
 ARGS ?=
 
 .PHONY: install demo test bench clean-venv FORCE \
-	pola-ipd-exact
+	pola-ipd-exact stackelberg-allgames-ppo stackelberg-allgames-pg stackelberg-queries \
+	stackelberg-leader-memory stackelberg-table
 
 install: $(STAMP)
 
@@ -43,6 +44,25 @@ bench: $(STAMP)
 
 pola-ipd-exact: $(STAMP)
 	$(PY) scripts/pola_ipd_exact.py --output docs/results/pola_ipd_exact.md $(ARGS)
+
+stackelberg-allgames-ppo: $(STAMP)
+	$(CLI) experiment=stackelberg_allgames_ppo $(ARGS)
+
+stackelberg-allgames-pg: $(STAMP)
+	$(CLI) experiment=stackelberg_allgames_pg $(ARGS)
+
+stackelberg-queries: $(STAMP)
+	$(CLI) experiment=stackelberg_observed_queries_pg $(ARGS)
+	$(CLI) experiment=stackelberg_hidden_queries_pg $(ARGS)
+	$(CLI) experiment=stackelberg_observed_queries_dqn $(ARGS)
+	$(CLI) experiment=stackelberg_hidden_queries_dqn $(ARGS)
+
+stackelberg-leader-memory: $(STAMP)
+	$(CLI) experiment=stackelberg_no_leader_memory_pg $(ARGS)
+	$(CLI) experiment=stackelberg_leader_memory_pg $(ARGS)
+
+stackelberg-table: $(STAMP)
+	$(PY) scripts/stackelberg_table.py runs/stackelberg_*
 
 clean-venv:
 	rm -rf $(VENV)

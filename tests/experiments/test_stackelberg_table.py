@@ -1,0 +1,46 @@
+"""scripts/stackelberg_table.py: per-game counts of seeds at the Stackelberg value."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "stackelberg_table.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("stackelberg_table", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SUMMARY = {
+    "name": "stackelberg_demo", "seed": 0, "wall_time_s": 90.0,
+    "stackelberg": {
+        "success_tolerance": 0.5, "tie_break": "leader_favourable", "games": ["chicken", "battle"],
+        "stackelberg_value": [15.0, 15.0], "run_game": ["chicken", "chicken", "battle", "battle"],
+        "oracle_br_gap": [0.0, 0.5, 0.0, 0.0], "reached_vs_oracle": [True, False, True, True],
+        "reached_final": [True, False, True, False], "reached_exact_br": [True, True, True, False],
+        "leader_return_vs_oracle": [15.0, 13.0, 15.0, 15.0], "leader_return_final": [15.0, 13.0, 15.0, 11.0],
+        "leader_play": [[1, 0], [1, 1], [0, 0], [0, 0]], "leader_answers": [[1, 0], [1, 1], [0, 0], [1, 0]],
+    },
+}
+
+
+def test_table_counts_seeds_per_game_and_overall():
+    lines = _load().table(SUMMARY).splitlines()
+    assert lines[0].startswith("### stackelberg_demo (seed 0, 1.5 min")
+    assert lines[4] == "| chicken | 15 | 1/2 | 1/2 | 1/2 | 2/2 | 14.00 | 14.00 | 2/2 |"
+    assert lines[5] == "| battle | 15 | 2/2 | 2/2 | 1/2 | 1/2 | 15.00 | 13.00 | 1/2 |"
+    assert lines[6] == "| **all** |  | 3/4 | 3/4 | 2/4 | 3/4 | 14.50 | 13.50 | 3/4 |"
+
+
+def test_finds_summaries_below_a_folder(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "summary.json").write_text(json.dumps(SUMMARY))
+    (tmp_path / "other.json").write_text("{}")
+    assert _load().find_summaries([tmp_path]) == [tmp_path / "a" / "b" / "summary.json"]
+    with pytest.raises(SystemExit, match="no such run directory"):
+        _load().find_summaries([tmp_path / "missing"])
