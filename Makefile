@@ -43,7 +43,7 @@ bench: $(STAMP)
 # --- paper experiments (README: experiments table) ---------------------------------------------------
 
 pola-ipd-exact: $(STAMP)
-	$(PY) scripts/pola_ipd_exact.py --output docs/results/pola_ipd_exact.md $(ARGS)
+	nice -n 10 $(PY) scripts/pola_ipd_exact.py --out runs/pola_ipd_exact/table.md $(ARGS)
 
 stackelberg-allgames-ppo: $(STAMP)
 	$(CLI) experiment=stackelberg_allgames_ppo $(ARGS)
