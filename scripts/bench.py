@@ -35,7 +35,7 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def load(name: str):
+def load_module(name: str):
     spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH_DIR / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -57,10 +57,10 @@ def main() -> None:
     existing = args.output.read_text() if args.output.exists() else ""
     sections = {m.group(1): m.group(0) for m in SECTION.finditer(existing)}
     for name in chosen:
-        started = time.perf_counter()
+        started, load_average = time.perf_counter(), os.getloadavg()[0]
         print(f"[bench] {name} ...", flush=True)
-        body = load(name).run(quick=args.quick).strip()
-        stamp = f"_{datetime.date.today()} on {machine()}; `{' '.join(sys.argv[1:]) or 'make bench'}`; {time.perf_counter() - started:.0f} s_"
+        body = load_module(name).run(quick=args.quick).strip()
+        stamp = f"_{datetime.date.today()} on {machine()}; `{' '.join(sys.argv[1:]) or 'make bench'}`; {time.perf_counter() - started:.0f} s; load average at start {load_average:.1f}_"
         sections[name] = f"<!-- bench:{name} -->\n{body}\n\n{stamp}\n<!-- /bench:{name} -->"
         print(body, flush=True)
     header = (
