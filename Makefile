@@ -15,7 +15,8 @@ ARGS ?=
 
 .PHONY: install demo test bench clean-venv FORCE \
 	pola-ipd-exact stackelberg-allgames-ppo stackelberg-allgames-pg stackelberg-queries \
-	stackelberg-leader-memory stackelberg-table
+	stackelberg-leader-memory stackelberg-table loqa-ipd loqa-coin loqa-coin-scaling \
+	coma-matrix-sanity coma-vmas
 
 install: $(STAMP)
 
@@ -63,6 +64,21 @@ stackelberg-leader-memory: $(STAMP)
 
 stackelberg-table: $(STAMP)
 	$(PY) scripts/stackelberg_table.py runs/stackelberg_*
+
+loqa-ipd: $(STAMP)
+	$(CLI) experiment=loqa_ipd $(ARGS)
+
+loqa-coin: $(STAMP)
+	$(CLI) experiment=loqa_coin $(ARGS)
+
+loqa-coin-scaling: $(STAMP)
+	$(PY) scripts/loqa_coin_scaling.py $(ARGS)
+
+coma-matrix-sanity: $(STAMP)
+	$(CLI) experiment=coma_matrix_sanity $(ARGS)
+
+coma-vmas: $(STAMP)
+	$(PY) scripts/coma_vmas.py --jobs 2 --output docs/results/coma_vmas.md $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -20,8 +20,8 @@ def _steps_per_second(num_envs: int, steps: int, device: torch.device, with_poli
     def one_step(td):
         if with_policy:
             state = td["agents", "observation"].argmax(-1)  # [B, 2]
-            probs = torch.softmax(logits[agent_index, state], -1)  # [B, 2, 2]
-            td["agents", "action"] = torch.multinomial(probs.reshape(-1, 2), 1).reshape(num_envs, 2)
+            p_cooperate = torch.softmax(logits[agent_index, state], -1)[..., 0]  # [B, 2]
+            td["agents", "action"] = (torch.rand_like(p_cooperate) >= p_cooperate).long()
         else:
             td["agents", "action"] = fixed_actions
         return step_mdp(env.step(td), exclude_action=False)
@@ -45,7 +45,7 @@ def run(quick: bool) -> str:
         "## Iterated matrix game (`IteratedMatrixGame`)",
         "",
         "Env steps per second (one step of one env = 1), through `env.step` + `step_mdp`; "
-        "the policy is a tabular memory-1 softmax sampled with `torch.multinomial`.",
+        "the policy is a tabular memory-1 softmax sampled by comparing uniform noise with P(cooperate).",
         "",
         "| device | num_envs | bare step (steps/s) | with policy (steps/s) |",
         "|---|---|---|---|",

@@ -1,12 +1,20 @@
 """One object per algorithm turning batches into parameter updates (``update(batch) -> metrics``)."""
 
 from oppshape.learners.base import Learner
+from oppshape.learners.coma import COMALearner
 from oppshape.learners.exact_lookahead import lookahead_opponent
 from oppshape.learners.exact_opponent_model import OpponentModelRule
 from oppshape.learners.exact_shaping import ExactShapingLearner, ShapingRule
+from oppshape.learners.loqa import LOQALearner
+from oppshape.learners.loqa_snapshots import SnapshotBuffer
+from oppshape.learners.mappo import PPOLearner
 from oppshape.learners.stackelberg import StackelbergLearner, StackelbergSettings
 
 __all__ = [
+    "COMALearner",
+    "LOQALearner",
+    "PPOLearner",
+    "SnapshotBuffer",
     "ExactShapingLearner",
     "Learner",
     "OpponentModelRule",

@@ -1,5 +1,9 @@
 """Policies, critics, Q-networks and channels: ``nn.Module``s with declared inputs and outputs, no losses."""
 
+from oppshape.modules.coma_actor import EpsilonSoftmax, MultiAgentGRU, make_coma_actor
+from oppshape.modules.coma_critic import COMACritic, make_coma_critic
+from oppshape.modules.dru import DRU
+from oppshape.modules.loqa_nets import EnsembleLinear, GRUNet, MLPNet, TabularActor
 from oppshape.modules.memory_one import (
     PARAMETERIZATIONS,
     NeuralPolicy,
@@ -10,6 +14,16 @@ from oppshape.modules.memory_one import (
 from oppshape.modules.run_tables import RunTable, tabular_actor, tabular_critic, tabular_qvalue
 
 __all__ = [
+    "COMACritic",
+    "DRU",
+    "EnsembleLinear",
+    "EpsilonSoftmax",
+    "GRUNet",
+    "MLPNet",
+    "MultiAgentGRU",
+    "TabularActor",
+    "make_coma_actor",
+    "make_coma_critic",
     "PARAMETERIZATIONS",
     "NeuralPolicy",
     "PreconditionedTabularPolicy",

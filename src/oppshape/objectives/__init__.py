@@ -1,0 +1,23 @@
+"""TorchRL ``LossModule``s, the importable core: ``from oppshape.objectives import COMALoss``.
+
+These import only torch, tensordict, torchrl and oppshape's ``games`` / ``modules`` (never envs, Hydra,
+wandb or the Trainer), so other TorchRL projects can use them alone.
+"""
+
+from oppshape.objectives.coma import COMALoss
+from oppshape.objectives.dial import DIALLoss
+from oppshape.objectives.dice import DiCELoss, magic_box
+from oppshape.objectives.loqa import LOQALoss, loaded_dice_returns, n_step_returns, opponent_log_prob
+from oppshape.objectives.rial import RIALLoss
+
+__all__ = [
+    "COMALoss",
+    "DIALLoss",
+    "DiCELoss",
+    "LOQALoss",
+    "RIALLoss",
+    "loaded_dice_returns",
+    "magic_box",
+    "n_step_returns",
+    "opponent_log_prob",
+]

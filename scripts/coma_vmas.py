@@ -1,0 +1,150 @@
+"""COMA vs MAPPO vs IPPO on VMAS tasks: same env, batch and frame budget, several seeds each.
+
+Runs ``python -m oppshape experiment=coma_<task> algo=<algo> seed=<s>`` for every combination (skipping
+runs whose ``summary.json`` already exists, so an interrupted sweep resumes), then plots the greedy
+evaluation return against environment frames (mean and range over seeds) and prints a Markdown table of
+final returns next to a uniformly random policy's.
+
+    python scripts/coma_vmas.py --jobs 2 --output docs/results/coma_vmas.md   # the full sweep (hours on 2 cores)
+    python scripts/coma_vmas.py --tasks navigation --seeds 0 --iterations 5   # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+TASKS = ("navigation", "balance", "transport", "simple_spread", "give_way")
+ALGOS = ("coma", "mappo", "ippo")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_dir(out: Path, task: str, algo: str, seed: int) -> Path:
+    return out / task / algo / f"seed{seed}"
+
+
+def launch(out: Path, task: str, algo: str, seed: int, iterations: int | None) -> str:
+    """Train one run in a child process (one CPU thread, lower priority); returns a log line."""
+    target = run_dir(out, task, algo, seed)
+    if (target / "summary.json").exists():
+        return f"skip {target} (done)"
+    overrides = [f"experiment=coma_{task}", f"algo={algo}", f"seed={seed}", f"run_dir={target}",
+                 "trainer.progress=false", "logger=quiet"]
+    if iterations is not None:
+        overrides.append(f"trainer.iterations={iterations}")
+    command = ["nice", "-n", "10", sys.executable, "-m", "oppshape", *overrides]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return f"done {target}"
+
+
+def curve(target: Path, key: str) -> list[tuple[float, float]]:
+    """(frames, metric) rows of one run's metrics.csv where ``key`` was logged."""
+    with open(target / "metrics.csv") as handle:
+        return [(float(r["frames"]), float(r[key])) for r in csv.DictReader(handle) if r.get(key)]
+
+
+def summary(target: Path) -> dict:
+    return json.loads((target / "summary.json").read_text())
+
+
+def plot(out: Path, tasks: list[str], algos: list[str], seeds: list[int]) -> Path:
+    """Greedy (top) and sampled-policy (bottom) evaluation return vs frames: mean line, min-max band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = (("eval_return", "greedy return"), ("eval_return_sampled", "sampled-policy return"))
+    fig, axes = plt.subplots(len(rows), len(tasks), figsize=(4 * len(tasks), 6.4), squeeze=False)
+    for row, (key, label) in enumerate(rows):
+        for ax, task in zip(axes[row], tasks):
+            for algo in algos:
+                curves = [curve(run_dir(out, task, algo, s), key) for s in seeds]
+                frames = [f for f, _ in curves[0]]
+                values = list(zip(*[[v for _, v in c[: len(frames)]] for c in curves]))
+                ax.plot(frames, [statistics.mean(v) for v in values], label=algo)
+                ax.fill_between(frames, [min(v) for v in values], [max(v) for v in values], alpha=0.2)
+            random_return = statistics.mean(summary(run_dir(out, task, algos[0], s))["random_return"] for s in seeds)
+            ax.axhline(random_return, color="grey", linestyle="--", label="random")
+            ax.set(title=task, xlabel="frames", ylabel=label)
+    axes[0][0].legend()
+    fig.tight_layout()
+    path = out / "returns.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _mean_std(values: list[float]) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {spread:.3f}"
+
+
+def table(out: Path, tasks: list[str], algos: list[str], seeds: list[int]) -> str:
+    """Final returns (mean ± std over seeds): greedy and sampled policy, the random policy, wall time."""
+    lines = [
+        "| task | algorithm | frames | random policy | greedy return | sampled return | greedy vs MAPPO | wall s / run |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for task in tasks:
+        finals = {a: [summary(run_dir(out, task, a, s)) for s in seeds] for a in algos}
+        mappo = statistics.mean(f["eval_return"] for f in finals["mappo"]) if "mappo" in finals else None
+        for algo in algos:
+            runs = finals[algo]
+            greedy = [f["eval_return"] for f in runs]
+            gap = "-" if mappo is None or algo == "mappo" else f"{statistics.mean(greedy) - mappo:+.3f}"
+            lines.append(
+                f"| {task} | {algo} | {int(runs[0]['frames']):,} | {statistics.mean(f['random_return'] for f in runs):.3f}"
+                f" | {_mean_std(greedy)} | {_mean_std([f['eval_return_sampled'] for f in runs])} | {gap}"
+                f" | {statistics.mean(f['wall_time_s'] for f in runs):.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {', '.join(TASKS)}")
+    parser.add_argument("--algos", default=",".join(ALGOS), help=f"comma-separated subset of {', '.join(ALGOS)}")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    parser.add_argument("--iterations", type=int, default=None, help="override trainer.iterations (smoke runs)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "coma_vmas", help="where runs and the plot go")
+    parser.add_argument("--output", type=Path, default=None, help="also write the table here (Markdown) + the plot")
+    args = parser.parse_args()
+    tasks, algos = args.tasks.split(","), args.algos.split(",")
+    for name, chosen, valid in (("task", tasks, TASKS), ("algo", algos, ALGOS)):
+        unknown = sorted(set(chosen) - set(valid))
+        if unknown:
+            parser.error(f"unknown {name}(s) {unknown}; valid choices: {', '.join(valid)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    jobs = [(task, algo, seed) for seed in seeds for task in tasks for algo in algos]
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for line in pool.map(lambda job: launch(args.out, *job, args.iterations), jobs):
+            print(line, flush=True)
+    figure = plot(args.out, tasks, algos, seeds)
+    markdown = table(args.out, tasks, algos, seeds)
+    print(f"plot: {figure}\n{markdown}")
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        image = args.output.with_suffix(".png")
+        shutil.copyfile(figure, image)
+        command = " ".join(["python", "scripts/coma_vmas.py", *sys.argv[1:]])
+        args.output.write_text(
+            f"# COMA vs MAPPO vs IPPO on VMAS\n\n`{command}`; seeds {args.seeds}; "
+            f"final greedy / sampled-policy episode return per agent (mean ± std over seeds).\n\n"
+            f"{markdown}\n\n![returns vs frames]({image.name})\n"
+        )
+        print(f"wrote {args.output} and {image}")
+
+
+if __name__ == "__main__":
+    main()

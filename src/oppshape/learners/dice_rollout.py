@@ -1,0 +1,136 @@
+"""Lean two-agent rollouts for the DiCE learners: GRU policies against a tensor-level game.
+
+POLA-DiCE runs ``inner_steps + 1`` fresh rollouts per outer step and differentiates through all of
+them, so the rollout is a plain loop over time on tensors (no TensorDict per step, no ``env.rollout``
+stacking; see TORCHRL_NOTES). It works with any game that has ``n_actions``, ``observation_shape``,
+``initial_state(n)``, ``transition(state, actions, uniform)`` and ``observe(state)``:
+:class:`oppshape.envs.coin_game.CoinGame` and :class:`IteratedGameCore`.
+
+Every agent's parameters are plain tensor dicts, so a looked-ahead opponent (a function of the
+other agent's parameters) plays exactly like a module's own parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+import torch
+
+from oppshape.modules.gru_policy import ParamDict, gru_net_step
+
+N_AGENTS = 2
+
+
+class AgentParams(NamedTuple):
+    """One agent in a rollout; every parameter has the seed dimension first (``GRUNet.params()``).
+
+    Attributes:
+        policy: GRU policy parameters (may carry a graph: looked-ahead or trainable).
+        value: GRU value parameters; if given, ``V(h_t)`` and the bootstrap value are computed.
+        reference: GRU policy parameters of the proximal reference; if given, the rollout returns
+            ``KL(pi_reference || pi)`` averaged over the visited histories (POLA's penalty).
+    """
+
+    policy: ParamDict
+    value: ParamDict | None = None
+    reference: ParamDict | None = None
+
+
+class Trajectory(NamedTuple):
+    """Time-major results of :func:`rollout` (``T`` steps, ``S`` seeds, ``N`` games per seed)."""
+
+    log_prob: torch.Tensor  # [T, S, N, 2] log pi_i(a_i,t | h_i,t), attached to each policy's graph
+    reward: torch.Tensor  # [T, S, N, 2]
+    action: torch.Tensor  # [T, S, N, 2]
+    value: list[torch.Tensor | None]  # per agent [T, S, N] or None
+    bootstrap_value: list[torch.Tensor | None]  # per agent [S, N] or None: V of the state after step T
+    kl: list[torch.Tensor | None]  # per agent [S] KL(pi_reference || pi) averaged over steps and games
+    observation: torch.Tensor | None  # [T + 1, S, N, 2, obs_dim] when kept (opponent modelling)
+    picked_coin: torch.Tensor | None  # [T, S, N, 2] bool, Coin Game only
+    picked_own_coin: torch.Tensor | None  # [T, S, N, 2] bool, Coin Game only
+
+
+def gumbel_noise(*shape: int, device: torch.device) -> torch.Tensor:
+    """Gumbel(0, 1) draws: ``argmax(logits + noise)`` samples the softmax of ``logits`` (Gumbel-max trick)."""
+    uniform = torch.rand(shape, device=device).clamp_min(torch.finfo(torch.float32).tiny)
+    return -torch.log(-torch.log(uniform))
+
+
+def rollout(
+    game: Any, agents: Sequence[AgentParams], n: int, horizon: int, keep_observations: bool = False
+) -> Trajectory:
+    """Play ``n`` games per seed for ``horizon`` steps from fresh starts, both agents sampling from their GRUs.
+
+    The seeds ``S`` are the leading dimension of every parameter; seed ``s`` of one agent only ever
+    plays seed ``s`` of the other. Gradients flow from the returned log-probabilities, values and
+    KL terms into whatever parameters in ``agents`` require them; the sampling itself is not
+    differentiated (DiCE's magic box supplies the score-function terms). Each network runs on its
+    own so that autograd can skip the networks a gradient does not need (the look-ahead step
+    differentiates the opponent only).
+    """
+    if len(agents) != N_AGENTS:
+        raise ValueError(f"rollout needs {N_AGENTS} agents; got {len(agents)}")
+    device = game.device
+    seeds, hidden_size = agents[0].policy["gru_weight_hh"].shape[:2]
+    state = game.initial_state(seeds * n)
+
+    def observe(state: Any) -> torch.Tensor:
+        return game.observe(state).reshape(seeds, n, N_AGENTS, -1)  # [S, N, 2, obs_dim]
+
+    observation = observe(state)
+    noise = gumbel_noise(horizon, N_AGENTS, seeds, n, game.n_actions, device=device)
+    zeros = torch.zeros(seeds, n, hidden_size, device=device)
+    policy_hidden, value_hidden, reference_hidden = [zeros, zeros], [zeros, zeros], [zeros, zeros]
+    logits_record: list[list[torch.Tensor]] = [[], []]
+    reference_logits_record: list[list[torch.Tensor]] = [[], []]
+    values: list[list[torch.Tensor]] = [[], []]
+    rewards, actions, observations, picked, picked_own = [], [], [observation], [], []
+    for t in range(horizon):
+        step_actions = []
+        for i, agent in enumerate(agents):
+            own_observation = observation[:, :, i]
+            logits, policy_hidden[i] = gru_net_step(agent.policy, own_observation, policy_hidden[i])
+            logits_record[i].append(logits)
+            step_actions.append((logits.detach() + noise[t, i]).argmax(dim=-1))
+            if agent.value is not None:
+                value, value_hidden[i] = gru_net_step(agent.value, own_observation, value_hidden[i])
+                values[i].append(value)
+            if agent.reference is not None:
+                with torch.no_grad():
+                    reference_logits, reference_hidden[i] = gru_net_step(
+                        agent.reference, own_observation, reference_hidden[i]
+                    )
+                reference_logits_record[i].append(reference_logits)
+        joint_action = torch.stack(step_actions, dim=-1)  # [S, N, 2]
+        step = game.transition(state, joint_action.reshape(seeds * n, N_AGENTS))
+        state = step.state
+        observation = observe(state)
+        rewards.append(step.reward.reshape(seeds, n, N_AGENTS))
+        actions.append(joint_action)
+        if keep_observations:
+            observations.append(observation)
+        if hasattr(step, "picked_coin"):
+            picked.append(step.picked_coin.reshape(seeds, n, N_AGENTS))
+            picked_own.append(step.picked_own_coin.reshape(seeds, n, N_AGENTS))
+    action = torch.stack(actions)  # [T, S, N, 2]
+    chosen, value_list, bootstrap, kl = [], [None, None], [None, None], [None, None]
+    for i, agent in enumerate(agents):
+        all_log_probs = torch.log_softmax(torch.stack(logits_record[i]), dim=-1)  # [T, S, N, A]
+        chosen.append(all_log_probs.gather(-1, action[..., i, None]).squeeze(-1))
+        if agent.value is not None:
+            value_list[i] = torch.stack(values[i]).squeeze(-1)
+            bootstrap[i] = gru_net_step(agent.value, observation[:, :, i], value_hidden[i])[0].squeeze(-1)
+        if agent.reference is not None:
+            reference = torch.log_softmax(torch.stack(reference_logits_record[i]), dim=-1)
+            kl[i] = (reference.exp() * (reference - all_log_probs)).sum(-1).mean(dim=(0, 2))  # POLA's KL, per seed
+    return Trajectory(
+        log_prob=torch.stack(chosen, dim=-1),
+        reward=torch.stack(rewards),
+        action=action,
+        value=value_list,
+        bootstrap_value=bootstrap,
+        kl=kl,
+        observation=torch.stack(observations) if keep_observations else None,
+        picked_coin=torch.stack(picked) if picked else None,
+        picked_own_coin=torch.stack(picked_own) if picked_own else None,
+    )

@@ -1,0 +1,135 @@
+"""LOQA's opponent buffer: past parameter snapshots of the self-playing agent, sampled per episode.
+
+LOQA (Sec. 4, "self-play with a replay buffer of previous agents") plays each training episode
+against a past version of itself. Snapshots are ``TensorDict`` s of parameters with a leading member
+dimension ``[S, ...]`` (one learner per seed). Storage is one stacked ``TensorDict`` ``[rows, S, ...]``
+written in place at a ring index, so a push copies one snapshot, never the buffer. Rows are allocated
+geometrically (1, 2, 4, ... up to ``capacity``): a run that stops early never holds the memory of a
+full buffer (10 000 Coin Game snapshots are ~6 GB), and the whole history is re-copied at most
+``log2(capacity)`` times.
+
+:class:`OpponentGroups` turns per-episode sampled indices into one group per distinct snapshot, so
+each snapshot's weights are read once per step however many episodes it plays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from tensordict import TensorDict, TensorDictBase
+
+
+class SnapshotBuffer:
+    """A ring of at most ``capacity`` parameter snapshots, pushed every ``push_every`` iterations.
+
+    Args:
+        capacity: the most snapshots kept; the oldest is overwritten after that (paper: 10 000).
+        push_every: :meth:`due` is true on iterations ``0, push_every, 2 * push_every, ...`` (paper: 10).
+    """
+
+    def __init__(self, capacity: int, push_every: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity={capacity} must be >= 1")
+        if push_every < 1:
+            raise ValueError(f"push_every={push_every} must be >= 1")
+        self.capacity = capacity
+        self.push_every = push_every
+        self.storage: TensorDictBase | None = None
+        self.size = 0  # filled rows
+        self.cursor = 0  # next row to write
+        self.reallocations = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def due(self, iteration: int) -> bool:
+        """Whether a snapshot should be pushed before collecting at ``iteration`` (counted from 0)."""
+        return iteration % self.push_every == 0
+
+    def _allocate(self, rows: int, like: TensorDictBase) -> None:
+        storage = like.detach().expand(rows, *like.batch_size).clone()
+        if self.storage is not None:
+            storage[: self.size] = self.storage[: self.size]
+        self.storage = storage
+        self.reallocations += 1
+
+    def push(self, snapshot: TensorDictBase) -> None:
+        """Copy ``snapshot`` (parameters ``[S, ...]``) into the next row."""
+        allocated = 0 if self.storage is None else self.storage.batch_size[0]
+        if self.cursor >= allocated:  # only while filling up for the first time
+            self._allocate(min(max(2 * allocated, 1), self.capacity), snapshot)
+        assert self.storage is not None
+        self.storage[self.cursor].copy_(snapshot.detach())
+        self.cursor = (self.cursor + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, members: int, episodes: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Uniform snapshot indices ``[members, episodes]``, one opponent per episode of each seed."""
+        if self.size == 0:
+            raise RuntimeError("sample() from an empty SnapshotBuffer; push a snapshot first")
+        device = self.storage.device if self.storage is not None else None
+        return torch.randint(self.size, (members, episodes), generator=generator, device=device)
+
+    def state_dict(self) -> dict[str, Any]:
+        storage = None if self.storage is None else self.storage[: self.size].to_dict()
+        return {"storage": storage, "size": self.size, "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.size, self.cursor = int(state["size"]), int(state["cursor"])
+        self.storage = None
+        if state["storage"] is not None:
+            saved = TensorDict(state["storage"], batch_size=[self.size]).auto_batch_size_(batch_dims=2)
+            self._allocate(self.size, saved[0])
+            self.storage[: self.size] = saved
+
+
+class OpponentGroups:
+    """Episodes grouped by the snapshot they play against, padded to the largest group.
+
+    For ``index`` ``[S, B]`` (snapshot per episode of each seed) this holds the distinct
+    ``(snapshot, seed)`` pairs ``K``, a padded layout ``slots`` ``[K, G]`` of flat episode indices
+    (padding repeats an episode of the same group; its outputs are discarded) and ``position`` ``[S*B]``
+    mapping each episode to its flat slot in ``[K * G]``.
+
+    Attributes:
+        snapshot, member: ``[K]`` the snapshot row and seed of each group.
+        slots: ``[K, G]`` flat episode index (``seed * B + episode``) per slot.
+        position: ``[S * B]`` flat slot of each episode.
+    """
+
+    def __init__(self, index: torch.Tensor) -> None:
+        members, episodes = index.shape
+        member = torch.arange(members, device=index.device).unsqueeze(1).expand(members, episodes)
+        keys, inverse, counts = torch.unique(
+            (index * members + member).reshape(-1), return_inverse=True, return_counts=True
+        )
+        order = torch.argsort(inverse, stable=True)
+        starts = torch.cumsum(counts, 0) - counts
+        rank = torch.empty_like(order)
+        rank[order] = torch.arange(order.numel(), device=index.device) - starts[inverse[order]]
+        width = int(counts.max())
+        slots = order[starts].unsqueeze(1).expand(len(keys), width).clone()  # pad with the group's first
+        slots[inverse, rank] = torch.arange(order.numel(), device=index.device)
+        self.snapshot = torch.div(keys, members, rounding_mode="floor")
+        self.member = keys % members
+        self.slots = slots
+        self.position = inverse * width + rank
+
+    @classmethod
+    def identity(cls, members: int, episodes: int, device: torch.device | str) -> "OpponentGroups":
+        """One group per seed holding all of its episodes (the opponent is the current agent)."""
+        groups = cls.__new__(cls)
+        groups.member = torch.arange(members, device=device)
+        groups.snapshot = torch.zeros_like(groups.member)
+        groups.slots = torch.arange(members * episodes, device=device).reshape(members, episodes)
+        groups.position = torch.arange(members * episodes, device=device)
+        return groups
+
+    def gather(self, flat: torch.Tensor) -> torch.Tensor:
+        """Per-episode ``[S*B, ...]`` -> grouped ``[K, G, ...]``."""
+        return flat[self.slots]
+
+    def scatter(self, grouped: torch.Tensor) -> torch.Tensor:
+        """Grouped ``[K, G, ...]`` -> per-episode ``[S*B, ...]``."""
+        return grouped.reshape(-1, *grouped.shape[2:])[self.position]

@@ -1,0 +1,79 @@
+"""Lean rollouts: same rules as the TorchRL envs, log-probs and KL terms recomputable from the record."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from oppshape.envs.coin_game import CoinGame
+from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
+from oppshape.games import payoff_table
+from oppshape.learners.dice_rollout import AgentParams, gumbel_noise, rollout
+from oppshape.learners.iterated_game_core import IteratedGameCore
+from oppshape.modules.gru_policy import GRUNet, unroll
+
+
+def test_iterated_game_core_matches_the_torchrl_env() -> None:
+    payoff = payoff_table("ipd_cf", cf=1.33)
+    env, core = IteratedMatrixGame(num_envs=64, payoff_table=payoff), IteratedGameCore(payoff)
+    td, state = env.reset(), core.initial_state(64)
+    torch.testing.assert_close(td["agents", "observation"], core.observe(state))
+    for _ in range(5):
+        actions = torch.randint(2, (64, 2))
+        td["agents", "action"] = actions
+        out = env.step(td)["next"]
+        step = core.transition(state, actions)
+        state = step.state
+        torch.testing.assert_close(out["agents", "reward"].squeeze(-1), step.reward)
+        torch.testing.assert_close(out["agents", "observation"], core.observe(state))
+        td = out
+
+
+def test_gumbel_max_sampling_has_the_softmax_frequencies() -> None:
+    logits = torch.log(torch.tensor([0.2, 0.5, 0.3]))
+    actions = (logits + gumbel_noise(100000, 3, device=torch.device("cpu"))).argmax(-1)
+    counts = torch.bincount(actions, minlength=3) / 100000
+    torch.testing.assert_close(counts, torch.tensor([0.2, 0.5, 0.3]), atol=0.01, rtol=0)
+
+
+def test_log_probs_values_and_kl_can_be_recomputed_from_the_record() -> None:
+    game = CoinGame(height=3, width=3)
+    policies = [GRUNet(36, 4, 16, num_seeds=2).params() for _ in range(2)]
+    value, reference = GRUNet(36, 1, 16, num_seeds=2).params(), GRUNet(36, 4, 16, num_seeds=2).params()
+    agents = [AgentParams(policies[0]), AgentParams(policies[1], value, reference)]
+    trajectory = rollout(game, agents, n=32, horizon=7, keep_observations=True)
+    assert trajectory.log_prob.shape == trajectory.reward.shape == (7, 2, 32, 2)
+    assert trajectory.value[0] is None and trajectory.value[1].shape == (7, 2, 32)
+    observations = trajectory.observation  # [8, 2, 32, 2, 36]
+    for agent in (0, 1):
+        logits = unroll(policies[agent], observations[:-1, :, :, agent])
+        expected = torch.log_softmax(logits, -1).gather(-1, trajectory.action[..., agent, None]).squeeze(-1)
+        torch.testing.assert_close(trajectory.log_prob[..., agent], expected)
+    values = unroll(value, observations[:, :, :, 1]).squeeze(-1)
+    torch.testing.assert_close(trajectory.value[1], values[:-1])
+    torch.testing.assert_close(trajectory.bootstrap_value[1], values[-1])
+    current = torch.log_softmax(unroll(policies[1], observations[:-1, :, :, 1]), -1)
+    ref = torch.log_softmax(unroll(reference, observations[:-1, :, :, 1]), -1)
+    kl = F.kl_div(current, ref, log_target=True, reduction="none").sum(-1).mean(dim=(0, 2))
+    torch.testing.assert_close(trajectory.kl[1], kl)
+    assert trajectory.kl[0] is None and kl.shape == (2,)
+
+
+def test_coin_pickups_are_recorded_and_rewards_follow_them() -> None:
+    game = CoinGame()
+    policies = [GRUNet(36, 4, 8).params() for _ in range(2)]
+    trajectory = rollout(game, [AgentParams(p) for p in policies], n=64, horizon=20)
+    picked, own = trajectory.picked_coin, trajectory.picked_own_coin
+    # +1 per pick-up; -2 when the other agent picks up a coin that was not its own (so it was mine)
+    expected = picked.float() - 2 * (picked.flip(-1) & ~own.flip(-1)).float()
+    assert torch.equal(trajectory.reward, expected)
+    assert picked.any()
+
+
+def test_gradients_reach_both_policies_from_one_agents_log_probs_and_seeds_stay_apart() -> None:
+    game = IteratedGameCore(payoff_table("ipd_cf", cf=1.33))
+    policies = [{k: v.detach().requires_grad_() for k, v in GRUNet(5, 2, 8, num_seeds=2).params().items()}
+                for _ in range(2)]
+    trajectory = rollout(game, [AgentParams(p) for p in policies], n=16, horizon=5)
+    grads = torch.autograd.grad(trajectory.log_prob[:, 0].sum(), [policies[0]["head_bias"], policies[1]["head_bias"]])
+    assert all(g[0].abs().sum() > 0 and g[1].abs().sum() == 0 for g in grads)
