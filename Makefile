@@ -16,7 +16,7 @@ ARGS ?=
 .PHONY: install demo test bench clean-venv FORCE \
 	pola-ipd-exact stackelberg-allgames-ppo stackelberg-allgames-pg stackelberg-queries \
 	stackelberg-leader-memory stackelberg-table loqa-ipd loqa-coin loqa-coin-scaling \
-	coma-matrix-sanity coma-vmas
+	coma-matrix-sanity coma-vmas dial-switch-3 dial-switch-4 rial-switch-3 rial-switch-4 comm-switch
 
 install: $(STAMP)
 
@@ -79,6 +79,22 @@ coma-matrix-sanity: $(STAMP)
 
 coma-vmas: $(STAMP)
 	$(PY) scripts/coma_vmas.py --jobs 2 --output docs/results/coma_vmas.md $(ARGS)
+
+dial-switch-3: $(STAMP)
+	$(CLI) experiment=dial_switch_3 $(ARGS)
+
+dial-switch-4: $(STAMP)
+	$(CLI) experiment=dial_switch_4 $(ARGS)
+
+rial-switch-3: $(STAMP)
+	$(CLI) experiment=rial_switch_3 $(ARGS)
+
+rial-switch-4: $(STAMP)
+	$(CLI) experiment=rial_switch_4 $(ARGS)
+
+# DIAL/RIAL Fig. 3: {DIAL, RIAL} x {3, 4} prisoners x seeds, curves + table in runs/comm_switch/
+comm-switch: $(STAMP)
+	$(PY) scripts/comm_switch.py --jobs 2 --segment 2500 --out runs/comm_switch $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

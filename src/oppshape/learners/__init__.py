@@ -2,6 +2,7 @@
 
 from oppshape.learners.base import Learner
 from oppshape.learners.coma import COMALearner
+from oppshape.learners.communication import CommunicationLearner
 from oppshape.learners.exact_lookahead import lookahead_opponent
 from oppshape.learners.exact_opponent_model import OpponentModelRule
 from oppshape.learners.exact_shaping import ExactShapingLearner, ShapingRule
@@ -12,6 +13,7 @@ from oppshape.learners.stackelberg import StackelbergLearner, StackelbergSetting
 
 __all__ = [
     "COMALearner",
+    "CommunicationLearner",
     "LOQALearner",
     "PPOLearner",
     "SnapshotBuffer",

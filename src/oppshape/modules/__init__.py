@@ -2,6 +2,7 @@
 
 from oppshape.modules.coma_actor import EpsilonSoftmax, MultiAgentGRU, make_coma_actor
 from oppshape.modules.coma_critic import COMACritic, make_coma_critic
+from oppshape.modules.comm_net import CommNet, StepBatchNorm
 from oppshape.modules.dru import DRU
 from oppshape.modules.loqa_nets import EnsembleLinear, GRUNet, MLPNet, TabularActor
 from oppshape.modules.memory_one import (
@@ -15,6 +16,8 @@ from oppshape.modules.run_tables import RunTable, tabular_actor, tabular_critic,
 
 __all__ = [
     "COMACritic",
+    "CommNet",
+    "StepBatchNorm",
     "DRU",
     "EnsembleLinear",
     "EpsilonSoftmax",
