@@ -16,7 +16,7 @@ ARGS ?=
 .PHONY: install demo test bench clean-venv FORCE \
 	pola-ipd-exact stackelberg-allgames-ppo stackelberg-allgames-pg stackelberg-queries \
 	stackelberg-leader-memory stackelberg-table loqa-ipd loqa-coin loqa-coin-scaling \
-	coma-matrix-sanity coma-vmas dial-switch-3 dial-switch-4 rial-switch-3 rial-switch-4 comm-switch
+	coma-matrix-sanity coma-vmas dial-switch-3 dial-switch-4 rial-switch-3 rial-switch-4 comm-switch dial-switch rial-switch
 
 install: $(STAMP)
 
@@ -95,6 +95,13 @@ rial-switch-4: $(STAMP)
 # DIAL/RIAL Fig. 3: {DIAL, RIAL} x {3, 4} prisoners x seeds, curves + table in runs/comm_switch/
 comm-switch: $(STAMP)
 	$(PY) scripts/comm_switch.py --jobs 2 --segment 2500 --out runs/comm_switch $(ARGS)
+
+# the issue's names: one algorithm, n = 3 and 4, several seeds, with the curve plot
+dial-switch: $(STAMP)
+	$(PY) scripts/comm_switch.py --algos dial --jobs 2 --segment 2500 --out runs/dial_switch $(ARGS)
+
+rial-switch: $(STAMP)
+	$(PY) scripts/comm_switch.py --algos rial --jobs 2 --segment 2500 --out runs/rial_switch $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
