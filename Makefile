@@ -16,7 +16,8 @@ ARGS ?=
 .PHONY: install demo test bench clean-venv FORCE \
 	pola-ipd-exact stackelberg-allgames-ppo stackelberg-allgames-pg stackelberg-queries \
 	stackelberg-leader-memory stackelberg-table loqa-ipd loqa-coin loqa-coin-scaling \
-	coma-matrix-sanity coma-vmas dial-switch-3 dial-switch-4 rial-switch-3 rial-switch-4 comm-switch dial-switch rial-switch
+	coma-matrix-sanity coma-vmas dial-switch-3 dial-switch-4 rial-switch-3 rial-switch-4 comm-switch dial-switch rial-switch \
+	pola-dice-ipd pola-om-ipd lola-dice-ipd pola-dice-coin pola-om-coin lola-dice-coin dice-small
 
 install: $(STAMP)
 
@@ -102,6 +103,14 @@ dial-switch: $(STAMP)
 
 rial-switch: $(STAMP)
 	$(PY) scripts/comm_switch.py --algos rial --jobs 2 --segment 2500 --out runs/rial_switch $(ARGS)
+
+# POLA paper Figs. 4-5 at the README's full scale (days on a CPU; use device=cuda), and the reduced CPU set
+pola-dice-ipd pola-om-ipd lola-dice-ipd pola-dice-coin pola-om-coin lola-dice-coin: $(STAMP)
+	$(CLI) experiment=$(subst -,_,$@) $(ARGS)
+
+dice-small: $(STAMP)
+	for e in pola_dice_ipd pola_om_ipd lola_dice_ipd pola_dice_coin pola_om_coin lola_dice_coin; do \
+		$(CLI) experiment=$${e}_small $(ARGS) || exit 1; done
 
 clean-venv:
 	rm -rf $(VENV)
