@@ -6,7 +6,10 @@ from oppshape.learners.communication import CommunicationLearner
 from oppshape.learners.exact_lookahead import lookahead_opponent
 from oppshape.learners.exact_opponent_model import OpponentModelRule
 from oppshape.learners.exact_shaping import ExactShapingLearner, ShapingRule
+from oppshape.learners.lola_dice import LOLADiCE
 from oppshape.learners.loqa import LOQALearner
+from oppshape.learners.pola_dice import POLADiCE, ShapingConfig
+from oppshape.learners.pola_om import POLAOM, OpponentModelConfig
 from oppshape.learners.loqa_snapshots import SnapshotBuffer
 from oppshape.learners.mappo import PPOLearner
 from oppshape.learners.stackelberg import StackelbergLearner, StackelbergSettings
@@ -14,7 +17,12 @@ from oppshape.learners.stackelberg import StackelbergLearner, StackelbergSetting
 __all__ = [
     "COMALearner",
     "CommunicationLearner",
+    "LOLADiCE",
     "LOQALearner",
+    "OpponentModelConfig",
+    "POLADiCE",
+    "POLAOM",
+    "ShapingConfig",
     "PPOLearner",
     "SnapshotBuffer",
     "ExactShapingLearner",
