@@ -9,13 +9,14 @@ authors' code and of its PyTorch port (``config/switch_{3,4}_{dial,rial}.json``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from matplotlib.figure import Figure
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from oppshape.config import check_section
 from oppshape.envs.switch_game import SwitchGame, switch_days
 from oppshape.experiments.base import Experiment, MetricsHistory
 from oppshape.learners.communication import CommunicationLearner
@@ -106,15 +107,6 @@ ALGO_SCHEMAS: dict[str, type] = {"dial": DIALConfig, "rial": RIALConfig}
 ENV_SCHEMAS: dict[str, type] = {"switch": SwitchEnvConfig}
 
 
-def _typed(node: DictConfig, schema: type) -> object:
-    values = OmegaConf.to_container(node, resolve=True)
-    assert isinstance(values, dict)
-    valid = {field.name for field in fields(schema)}
-    unknown = sorted(set(values) - valid)
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} for {schema.__name__}; valid keys: {', '.join(sorted(valid))}")
-    return schema(**values)
-
 
 def make_learner(algo: RIALConfig, env: SwitchEnvConfig, device: torch.device) -> CommunicationLearner:
     """The shared C-Net, its DIAL or RIAL loss, and the train / test envs."""
@@ -171,8 +163,8 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
         raise ValueError(f"invalid algo.name={algo_name!r}; valid choices: {', '.join(ALGO_SCHEMAS)}")
     if env_name not in ENV_SCHEMAS:
         raise ValueError(f"invalid env.name={env_name!r}; valid choices: {', '.join(ENV_SCHEMAS)}")
-    algo = _typed(cfg.algo, ALGO_SCHEMAS[algo_name])
-    env = _typed(cfg.env, SwitchEnvConfig)
+    algo = check_section(cfg.algo, ALGO_SCHEMAS[algo_name], "algo")
+    env = check_section(cfg.env, SwitchEnvConfig, "env")
     assert isinstance(algo, RIALConfig) and isinstance(env, SwitchEnvConfig)
     learner = make_learner(algo, env, device)
     return Experiment(

@@ -7,13 +7,14 @@ update ("epoch") of the reference ``POLA_dice_jax.py``: both agents' outer loops
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from oppshape.config import check_section
 from oppshape.envs.coin_game import CoinGame
 from oppshape.eval.dice_eval import coin_strategies, dice_metrics, ipd_strategies
 from oppshape.eval.dice_plots import plot_dice_history
@@ -134,15 +135,6 @@ ALGO_SCHEMAS: dict[str, type] = {"lola_dice": LolaDiceConfig, "pola_dice": PolaD
 ENV_SCHEMAS: dict[str, type] = {"ipd_history": IpdHistoryEnvConfig, "coin_game": CoinGameEnvConfig}
 
 
-def _typed(node: DictConfig, schema: type) -> Any:
-    values = OmegaConf.to_container(node, resolve=True)
-    assert isinstance(values, dict)
-    valid = {field.name for field in fields(schema)}
-    unknown = sorted(set(values) - valid)
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} for {schema.__name__}; valid keys: {', '.join(sorted(valid))}")
-    return schema(**values)
-
 
 def make_learner(algo: LolaDiceConfig, game: Any, episode_length: int) -> POLADiCE:
     """The learner named by ``algo.name`` on ``game``."""
@@ -162,8 +154,8 @@ def make_learner(algo: LolaDiceConfig, game: Any, episode_length: int) -> POLADi
 
 def build(cfg: DictConfig, device: torch.device) -> Experiment:
     """The DiCE-family experiment described by ``cfg`` (already validated by the CLI)."""
-    algo = _typed(cfg.algo, ALGO_SCHEMAS[str(cfg.algo.name)])
-    env = _typed(cfg.env, ENV_SCHEMAS[str(cfg.env.name)])
+    algo = check_section(cfg.algo, ALGO_SCHEMAS[str(cfg.algo.name)], "algo")
+    env = check_section(cfg.env, ENV_SCHEMAS[str(cfg.env.name)], "env")
     game = env.make(device)
     learner = make_learner(algo, game, env.episode_length)
     strategies = coin_strategies() if isinstance(game, CoinGame) else ipd_strategies()

@@ -8,13 +8,14 @@ one batched learner.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from matplotlib.figure import Figure
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from oppshape.config import check_section
 from oppshape.experiments.base import Experiment, MetricsHistory
 from oppshape.games.exact import STATE_NAMES
 from oppshape.games.payoffs import PAYOFF_NAMES, payoff_table
@@ -138,15 +139,6 @@ ALGO_SCHEMAS: dict[str, type] = {"naive": NaiveConfig, "lola": LolaConfig, "pola
 ENV_SCHEMAS: dict[str, type] = {"ipd_exact": IpdExactEnvConfig}
 
 
-def _typed(node: DictConfig, schema: type) -> object:
-    values = OmegaConf.to_container(node, resolve=True)
-    assert isinstance(values, dict)
-    valid = {field.name for field in fields(schema)}
-    unknown = sorted(set(values) - valid)
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} for {schema.__name__}; valid keys: {', '.join(sorted(valid))}")
-    return schema(**values)
-
 
 def make_learner(algo: NaiveConfig, env: IpdExactEnvConfig, device: torch.device) -> ExactShapingLearner:
     """Draw both agents' policies (and opponent models) for all seeds and wrap them in the learner."""
@@ -197,8 +189,8 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
     algo_name = str(cfg.algo.name)
     check_choice("algo.name", algo_name, tuple(ALGO_SCHEMAS))
     check_choice("env.name", str(cfg.env.name), tuple(ENV_SCHEMAS))
-    algo = _typed(cfg.algo, ALGO_SCHEMAS[algo_name])
-    env = _typed(cfg.env, IpdExactEnvConfig)
+    algo = check_section(cfg.algo, ALGO_SCHEMAS[algo_name], "algo")
+    env = check_section(cfg.env, IpdExactEnvConfig, "env")
     assert isinstance(algo, NaiveConfig) and isinstance(env, IpdExactEnvConfig)
     learner = make_learner(algo, env, device)
     return Experiment(

@@ -16,11 +16,12 @@ from typing import Any, Callable
 
 import torch
 from matplotlib.figure import Figure
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tensordict import TensorDictBase
 from torch import nn
 from torchrl.envs import EnvBase
 
+from oppshape.config import check_section
 from oppshape.envs.coin_game import CoinGame
 from oppshape.envs.registry import make_env
 from oppshape.eval.coin_strategies import always_cooperate, always_defect
@@ -128,9 +129,6 @@ class LoqaCoinEnvConfig:
 ALGO_SCHEMAS: dict[str, type] = {"loqa": LOQAConfig}
 ENV_SCHEMAS: dict[str, type] = {"loqa_ipd": LoqaIpdEnvConfig, "loqa_coin": LoqaCoinEnvConfig}
 
-
-def _typed(node: DictConfig, schema: type) -> Any:
-    return schema(**OmegaConf.to_container(node, resolve=True))
 
 
 def make_networks(algo: LOQAConfig, obs_shape: tuple[int, ...], num_actions: int) -> tuple[nn.Module, nn.Module]:
@@ -254,10 +252,10 @@ def plot_curves(history: MetricsHistory, plots_dir: Path) -> None:
 
 def build(cfg: DictConfig, device: torch.device) -> Experiment:
     """LOQA self-play on ``cfg.env`` (``loqa_ipd`` or ``loqa_coin``)."""
-    algo: LOQAConfig = _typed(cfg.algo, LOQAConfig)
+    algo: LOQAConfig = check_section(cfg.algo, LOQAConfig, "algo")
     env_name = str(cfg.env.name)
     _check(env_name in ENV_SCHEMAS, "env.name", env_name, f"one of {', '.join(ENV_SCHEMAS)}")
-    env_config = _typed(cfg.env, ENV_SCHEMAS[env_name])
+    env_config = check_section(cfg.env, ENV_SCHEMAS[env_name], "env")
     games = algo.num_seeds * algo.batch_size
     if isinstance(env_config, LoqaIpdEnvConfig):
         env = make_env("iterated_matrix_game", num_envs=games, payoff=env_config.payoff,

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from oppshape.config import check_section
 from oppshape.config import ConfigError
 from oppshape.envs.registry import make_env
 from oppshape.eval.stackelberg_plots import plot_stackelberg
@@ -68,14 +69,11 @@ ALGO_SCHEMAS: dict[str, type] = {"stackelberg": StackelbergConfig}
 ENV_SCHEMAS: dict[str, type] = {"stackelberg_query": StackelbergQueryEnvConfig}
 
 
-def _typed(node: DictConfig, schema: type) -> Any:
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), node))
-
 
 def build(cfg: DictConfig, device: torch.device) -> Experiment:
     """Two query-game envs (follower and leader batch sizes), the three-phase learner, eval and plots."""
-    algo: StackelbergConfig = _typed(cfg.algo, StackelbergConfig)
-    env_cfg: StackelbergQueryEnvConfig = _typed(cfg.env, StackelbergQueryEnvConfig)
+    algo: StackelbergConfig = check_section(cfg.algo, StackelbergConfig, "algo")
+    env_cfg: StackelbergQueryEnvConfig = check_section(cfg.env, StackelbergQueryEnvConfig, "env")
     if int(cfg.trainer.iterations) != algo.total_iterations:
         raise ConfigError(
             f"trainer.iterations={cfg.trainer.iterations} must equal algo.pretrain_iterations + "
