@@ -77,3 +77,28 @@ def test_gradients_reach_both_policies_from_one_agents_log_probs_and_seeds_stay_
     trajectory = rollout(game, [AgentParams(p) for p in policies], n=16, horizon=5)
     grads = torch.autograd.grad(trajectory.log_prob[:, 0].sum(), [policies[0]["head_bias"], policies[1]["head_bias"]])
     assert all(g[0].abs().sum() > 0 and g[1].abs().sum() == 0 for g in grads)
+
+
+def test_observation_table_lookup_gives_the_per_step_trajectory_and_gradients() -> None:
+    """The IPD's five-row gate tables are an optimisation only: same samples, log-probs, values, KL, grads."""
+    payoff = payoff_table("ipd_cf", cf=1.33)
+    with_table, without_table = IteratedGameCore(payoff), IteratedGameCore(payoff)
+    without_table.observation_table = None
+    torch.manual_seed(3)
+    nets = [GRUNet(5, 2, 8, num_seeds=2).params() for _ in range(2)]
+    value, reference = GRUNet(5, 1, 8, num_seeds=2).params(), GRUNet(5, 2, 8, num_seeds=2).params()
+    agents = [AgentParams(nets[0]), AgentParams(nets[1], value, reference)]
+    results = []
+    for game in (with_table, without_table):
+        torch.manual_seed(0)
+        trajectory = rollout(game, agents, n=16, horizon=6)
+        objective = (trajectory.log_prob * trajectory.reward).sum() + trajectory.value[1].sum() + trajectory.kl[1].sum()
+        parameters = [*nets[0].values(), *nets[1].values(), *value.values()]
+        results.append((trajectory, torch.autograd.grad(objective, parameters)))
+    (fast, fast_grads), (plain, plain_grads) = results
+    assert torch.equal(fast.action, plain.action)
+    torch.testing.assert_close(fast.log_prob, plain.log_prob)
+    torch.testing.assert_close(fast.value[1], plain.value[1])
+    torch.testing.assert_close(fast.kl[1], plain.kl[1])
+    for fast_grad, plain_grad in zip(fast_grads, plain_grads):
+        torch.testing.assert_close(fast_grad, plain_grad)

@@ -43,6 +43,7 @@ class IteratedGameCore:
         self.payoff = payoff.to(self.device, torch.float32)
         own_views = torch.tensor([list(range(N_STATES)), list(SWAP_VIEW)]).T  # [state, agent]
         self.observations = torch.eye(N_STATES, device=self.device)[own_views]  # [state, 2, 5]
+        self.observation_table = self.observations  # every distinct observation (see dice_rollout)
 
     def initial_state(self, n: int) -> torch.Tensor:
         """``n`` games at the start state."""
@@ -56,3 +57,7 @@ class IteratedGameCore:
     def observe(self, state: torch.Tensor) -> torch.Tensor:
         """Both agents' one-hot own-view states ``[N, 2, 5]``."""
         return self.observations[state]
+
+    def observation_index(self, state: torch.Tensor) -> torch.Tensor:
+        """Row of ``observation_table`` each game shows: the state itself."""
+        return state

@@ -30,6 +30,25 @@ def gru_cell(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torc
     return candidate + update * (hidden - candidate)  # (1 - z) * n + z * h
 
 
+def gru_input_gates(params: ParamDict, observation: torch.Tensor) -> torch.Tensor:
+    """The GRU's input-gate pre-activations ``[S, N, 3 * hidden]`` (dense, ReLU, input projection).
+
+    Split from :func:`gru_step_from_input_gates` because they depend on the observation alone: a game
+    with few distinct observations (the IPD's five) computes them once per rollout and gathers them.
+    """
+    x = F.relu(torch.baddbmm(params["encoder_bias"], observation, params["encoder_weight"]))
+    return torch.baddbmm(params["gru_bias_ih"], x, params["gru_weight_ih"])
+
+
+def gru_step_from_input_gates(
+    params: ParamDict, input_gates: torch.Tensor, hidden: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rest of :func:`gru_net_step` given :func:`gru_input_gates`: GRU cell and output head."""
+    hidden_gates = torch.baddbmm(params["gru_bias_hh"], hidden, params["gru_weight_hh"])
+    hidden = gru_cell(input_gates, hidden_gates, hidden)
+    return torch.baddbmm(params["head_bias"], hidden, params["head_weight"]), hidden
+
+
 def gru_net_step(params: ParamDict, observation: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of :class:`GRUNet` with the parameters in ``params``, for every seed at once.
 
@@ -42,11 +61,7 @@ def gru_net_step(params: ParamDict, observation: torch.Tensor, hidden: torch.Ten
     Returns:
         ``(output [S, N, out_dim], next hidden [S, N, hidden_size])``.
     """
-    x = F.relu(torch.baddbmm(params["encoder_bias"], observation, params["encoder_weight"]))
-    input_gates = torch.baddbmm(params["gru_bias_ih"], x, params["gru_weight_ih"])
-    hidden_gates = torch.baddbmm(params["gru_bias_hh"], hidden, params["gru_weight_hh"])
-    hidden = gru_cell(input_gates, hidden_gates, hidden)
-    return torch.baddbmm(params["head_bias"], hidden, params["head_weight"]), hidden
+    return gru_step_from_input_gates(params, gru_input_gates(params, observation), hidden)
 
 
 def unroll(params: ParamDict, observations: torch.Tensor) -> torch.Tensor:
