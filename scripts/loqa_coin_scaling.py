@@ -3,9 +3,11 @@
 Runs ``experiment=loqa_coin_scaling`` once per size (``env.height = env.width = N``) and prints, per
 size, the seconds of the first evaluation passing LOQA's weak / medium / strong thresholds (read
 from each run's ``summary.json``; "miss" when a run ended first). Extra ``key=value`` arguments are
-passed to every run, e.g. ``trainer.iterations=300 seed=1``.
+passed to every run, e.g. ``trainer.iterations=300 seed=1``. Each run stops at the strong threshold
+or its iteration / time budget; a size whose run directory already has a ``summary.json`` is read,
+not re-run (pass ``resume=<dir>`` style overrides by hand to extend one).
 
-    python scripts/loqa_coin_scaling.py --sizes 3 4 5 6 7 trainer.iterations=150
+    python scripts/loqa_coin_scaling.py --sizes 3 4 5 6 7 trainer.max_seconds=3600
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ def main() -> None:
     rows = []
     for size in args.sizes:
         run_dir = args.runs_dir / f"{size}x{size}"
-        run(["experiment=loqa_coin_scaling", f"env.height={size}", f"env.width={size}", f"run_dir={run_dir}",
-             *args.overrides])
+        if not (run_dir / "summary.json").exists():
+            run(["experiment=loqa_coin_scaling", f"env.height={size}", f"env.width={size}", f"run_dir={run_dir}",
+                 *args.overrides])
         summary = json.loads((run_dir / "summary.json").read_text())
         cells = []
         for level in THRESHOLDS:

@@ -22,6 +22,7 @@ def _toy(monkeypatch):
         ("env.nois", 1, r"unknown key\(s\) env.nois; valid keys: name, noise"),
         ("device", "gpu", r"device='gpu'; expected auto, cpu, cuda or cuda:N"),
         ("seed", -1, r"seed=-1; expected an integer >= 0"),
+        ("trainer.max_seconds", -1.0, r"trainer.max_seconds=-1.0; expected a number of seconds >= 0"),
     ],
 )
 def test_bad_values_are_named_with_valid_choices(path, value, message):

@@ -8,6 +8,7 @@ from toy_family import install, toy_config
 
 from oppshape.checkpoint import load_checkpoint
 from oppshape.cli import execute, resumed_config
+from oppshape.config import ConfigError
 from oppshape.trainer import NonFiniteLossError
 
 
@@ -88,3 +89,24 @@ def test_seed_makes_runs_repeatable(tmp_path):
     cfg.seed = 4
     assert execute(cfg, tmp_path / "c")["final"]["theta_0"] != first
     assert torch.get_num_threads() == 1
+
+
+def test_time_budget_ends_the_run_evaluated_and_saved_and_resume_goes_on(tmp_path):
+    summary = execute(toy_config(max_seconds=1e-9), tmp_path)
+    assert summary["iterations"] == 1
+    rows = _rows(tmp_path)
+    assert len(rows) == 1 and rows[0]["eval_distance"] != ""  # the cut-off iteration is evaluated
+    assert load_checkpoint(tmp_path / "checkpoints")["iteration"] == 1
+    resumed = execute(resumed_config(tmp_path, ["trainer.max_seconds=0"]), tmp_path)
+    assert resumed["iterations"] == 10
+
+
+def test_stop_when_a_metric_turns_positive(tmp_path):
+    summary = execute(toy_config(stop_when="eval_distance"), tmp_path)
+    assert summary["iterations"] == 5  # the first evaluation (eval_every=5) logs a positive distance
+    assert load_checkpoint(tmp_path / "checkpoints")["iteration"] == 5
+
+
+def test_stop_when_names_an_unknown_metric_with_the_valid_ones(tmp_path):
+    with pytest.raises(ConfigError, match=r"trainer.stop_when='eval_distanse' .* valid choices: .*eval_distance"):
+        execute(toy_config(stop_when="eval_distanse"), tmp_path)

@@ -36,12 +36,15 @@ class TrainerConfig:
     log_every: int = 1  # write a metrics row every this many iterations
     threads: int = 1  # torch CPU threads; 1 is fastest for small batched ops on 2 cores, 0 keeps torch's default
     progress: bool = True  # show a live progress bar with the experiment's key metrics
+    max_seconds: float = 0.0  # stop (evaluate, log, checkpoint) once training wall time passes this; 0: no limit
+    stop_when: str = ""  # stop once this logged metric is > 0 (e.g. eval_strong for LOQA's thresholds); "": never
 
     def __post_init__(self) -> None:
         _require(self.iterations >= 1, "trainer.iterations", self.iterations, "an integer >= 1")
         for name in ("eval_every", "checkpoint_every", "threads"):
             _require(getattr(self, name) >= 0, f"trainer.{name}", getattr(self, name), "an integer >= 0")
         _require(self.log_every >= 1, "trainer.log_every", self.log_every, "an integer >= 1")
+        _require(self.max_seconds >= 0, "trainer.max_seconds", self.max_seconds, "a number of seconds >= 0 (0: no limit)")
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 from tqdm import tqdm
 
 from oppshape.checkpoint import rng_state, save_checkpoint
-from oppshape.config import TrainerConfig
+from oppshape.config import ConfigError, TrainerConfig
 from oppshape.experiments.base import Experiment
 from oppshape.loggers import MetricLoggers, Row
 
@@ -67,8 +67,11 @@ class Trainer:
         """Training wall time in seconds, including time before a resume."""
         return self._elapsed_before + time.perf_counter() - self._started
 
-    def _is_due(self, every: int, iteration: int) -> bool:
-        return iteration == self.config.iterations or (every > 0 and iteration % every == 0)
+    def _is_due(self, every: int, iteration: int, last: bool = False) -> bool:
+        return last or iteration == self.config.iterations or (every > 0 and iteration % every == 0)
+
+    def _out_of_time(self) -> bool:
+        return self.config.max_seconds > 0 and self.elapsed >= self.config.max_seconds
 
     def save(self) -> Path:
         payload = {
@@ -81,6 +84,15 @@ class Trainer:
         }
         return save_checkpoint(self.checkpoint_dir, payload)
 
+    def _check_stop_metric(self, metrics: dict[str, float], evaluated: bool) -> None:
+        """A ``stop_when`` typo would silently never stop: name it at the first evaluated iteration."""
+        name = self.config.stop_when
+        if name and (evaluated or self.experiment.evaluate is None) and name not in metrics:
+            raise ConfigError(
+                f"trainer.stop_when={name!r} is not a metric of this experiment; "
+                f"valid choices: {', '.join(sorted(metrics))}"
+            )
+
     def run(self) -> Row:
         """Train to the end and return the last logged row (training and evaluation metrics)."""
         experiment, config = self.experiment, self.config
@@ -92,18 +104,23 @@ class Trainer:
                 batch = experiment.collect() if experiment.collect is not None else None
                 metrics = {key: float(value) for key, value in experiment.learner.update(batch).items()}
                 check_losses_finite(metrics, iteration, self.checkpoint_dir)
-                if experiment.evaluate is not None and self._is_due(config.eval_every, iteration):
+                last = self._out_of_time()  # a time-capped run ends like a finished one: evaluated and saved
+                if experiment.evaluate is not None and self._is_due(config.eval_every, iteration, last):
                     metrics.update(experiment.evaluate())
                 self.iteration = iteration
-                if self._is_due(config.log_every, iteration) or self._is_due(config.eval_every, iteration):
+                if self._is_due(config.log_every, iteration, last) or self._is_due(config.eval_every, iteration, last):
                     last_row = to_row(iteration, {**metrics, "wall_time_s": self.elapsed})
                     self.loggers.log(last_row)
-                if self._is_due(config.checkpoint_every, iteration):
+                self._check_stop_metric(metrics, evaluated=self._is_due(config.eval_every, iteration, last))
+                stop = last or (bool(config.stop_when) and metrics.get(config.stop_when, 0.0) > 0)
+                if self._is_due(config.checkpoint_every, iteration, stop):
                     self.save()
                 bar.update(1)
                 shown = {key: f"{metrics[key]:.3g}" for key in experiment.progress_keys if key in metrics}
                 if shown:
                     bar.set_postfix(shown, refresh=False)
+                if stop:
+                    break
         finally:
             bar.close()
         return last_row
