@@ -17,8 +17,10 @@ from typing import ClassVar, NamedTuple
 
 import torch
 from tensordict import TensorDict, TensorDictBase
-from torchrl.data import Bounded, Categorical, Composite, Unbounded
+from torchrl.data import Bounded, Categorical, Composite
 from torchrl.envs import EnvBase
+
+from oppshape.envs.specs import agents_action_spec, agents_reward_spec, done_spec, step_output
 
 N_AGENTS = 2
 N_PLANES = 4  # my position, other's position, coin if mine, coin if other's
@@ -206,26 +208,9 @@ class CoinGame(EnvBase):
             )
         )
         self.full_state_spec = state
-        self.full_action_spec = Composite(
-            agents=Composite(
-                action=Categorical(self.n_actions, shape=agents_shape, device=device),
-                shape=agents_shape,
-                device=device,
-            ),
-            shape=batch,
-            device=device,
-        )
-        self.full_reward_spec = Composite(
-            agents=Composite(
-                reward=Unbounded(shape=(*agents_shape, 1), device=device), shape=agents_shape, device=device
-            ),
-            shape=batch,
-            device=device,
-        )
-        done = Categorical(2, shape=(*batch, 1), dtype=torch.bool, device=device)
-        self.full_done_spec = Composite(
-            done=done.clone(), terminated=done.clone(), truncated=done.clone(), shape=batch, device=device
-        )
+        self.full_action_spec = agents_action_spec(batch, N_AGENTS, self.n_actions, device)
+        self.full_reward_spec = agents_reward_spec(batch, N_AGENTS, device)
+        self.full_done_spec = done_spec(batch, device)
 
     def _state_from(self, tensordict: TensorDictBase) -> CoinState:
         """Read and check an explicit state; a bad one raises naming the key and the valid range."""
@@ -253,21 +238,13 @@ class CoinGame(EnvBase):
                 "picked_own_coin": step.picked_own_coin.unsqueeze(-1),
             }
         agents["observation"] = self.observe(state)
-        truncated = step_count >= self.episode_length
-        return TensorDict(
-            {
-                "agents": TensorDict(agents, batch_size=agents_shape, device=self.device),
-                "agent_pos": self.positions(state.agent_cell),
-                "coin_pos": self.positions(state.coin_cell),
-                "coin_owner": state.coin_owner,
-                "step_count": step_count,
-                "done": truncated,
-                "terminated": torch.zeros_like(truncated),
-                "truncated": truncated,
-            },
-            batch_size=self.batch_size,
-            device=self.device,
-        )
+        root = {
+            "agent_pos": self.positions(state.agent_cell),
+            "coin_pos": self.positions(state.coin_cell),
+            "coin_owner": state.coin_owner,
+            "step_count": step_count,
+        }
+        return step_output(self, N_AGENTS, agents, root, truncated=step_count >= self.episode_length)
 
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs) -> TensorDict:
         # with a partial "_reset" mask the masked games restart at random and TorchRL keeps the others

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import torch
 from tensordict import TensorDict, TensorDictBase
-from torchrl.data import Bounded, Categorical, Composite, Unbounded
+from torchrl.data import Bounded, Categorical, Composite
 from torchrl.envs import EnvBase
 
+from oppshape.envs.specs import agents_action_spec, agents_reward_spec, done_spec, step_output
 from oppshape.games.exact import SWAP_VIEW
 from oppshape.games.payoffs import payoff_table as preset_payoff
 
@@ -75,28 +76,9 @@ class IteratedMatrixGame(EnvBase):
             shape=batch,
             device=self.device,
         )
-        self.full_action_spec = Composite(
-            agents=Composite(
-                action=Categorical(2, shape=agents_shape, device=self.device),
-                shape=agents_shape,
-                device=self.device,
-            ),
-            shape=batch,
-            device=self.device,
-        )
-        self.full_reward_spec = Composite(
-            agents=Composite(
-                reward=Unbounded(shape=(*agents_shape, 1), device=self.device),
-                shape=agents_shape,
-                device=self.device,
-            ),
-            shape=batch,
-            device=self.device,
-        )
-        done = Categorical(2, shape=(*batch, 1), dtype=torch.bool, device=self.device)
-        self.full_done_spec = Composite(
-            done=done.clone(), terminated=done.clone(), truncated=done.clone(), shape=batch, device=self.device
-        )
+        self.full_action_spec = agents_action_spec(batch, N_AGENTS, 2, self.device)
+        self.full_reward_spec = agents_reward_spec(batch, N_AGENTS, self.device)
+        self.full_done_spec = done_spec(batch, self.device)
 
     def _observation(self, state: torch.Tensor) -> torch.Tensor:
         own_view = self.state_views[state]  # [B, 2]
@@ -106,19 +88,8 @@ class IteratedMatrixGame(EnvBase):
         agents = {"observation": self._observation(state)}
         if reward is not None:
             agents["reward"] = reward
-        truncated = step_count >= self.episode_length
-        return TensorDict(
-            {
-                "agents": TensorDict(agents, batch_size=(*self.batch_size, N_AGENTS), device=self.device),
-                "state": state,
-                "step_count": step_count,
-                "done": truncated,
-                "terminated": torch.zeros_like(truncated),
-                "truncated": truncated,
-            },
-            batch_size=self.batch_size,
-            device=self.device,
-        )
+        root = {"state": state, "step_count": step_count}
+        return step_output(self, N_AGENTS, agents, root, truncated=step_count >= self.episode_length)
 
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs) -> TensorDict:
         start = torch.zeros(self.batch_size, dtype=torch.long, device=self.device)

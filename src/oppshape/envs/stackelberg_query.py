@@ -29,9 +29,10 @@ from typing import Sequence
 
 import torch
 from tensordict import TensorDict, TensorDictBase
-from torchrl.data import Bounded, Categorical, Composite, Unbounded
+from torchrl.data import Bounded, Categorical, Composite
 from torchrl.envs import EnvBase
 
+from oppshape.envs.specs import agents_action_spec, agents_reward_spec, done_spec, step_output
 from oppshape.games.stackelberg import n_memory_states, own_views, stackelberg_payoffs, strategy_code
 
 N_AGENTS = 2
@@ -121,24 +122,9 @@ class StackelbergQueryGame(EnvBase):
             shape=batch,
             device=self.device,
         )
-        self.full_action_spec = Composite(
-            agents=Composite(
-                action=Categorical(2, shape=agents_shape, device=self.device), shape=agents_shape, device=self.device
-            ),
-            shape=batch,
-            device=self.device,
-        )
-        self.full_reward_spec = Composite(
-            agents=Composite(
-                reward=Unbounded(shape=(*agents_shape, 1), device=self.device), shape=agents_shape, device=self.device
-            ),
-            shape=batch,
-            device=self.device,
-        )
-        done = Categorical(2, shape=(*batch, 1), dtype=torch.bool, device=self.device)
-        self.full_done_spec = Composite(
-            done=done.clone(), terminated=done.clone(), truncated=done.clone(), shape=batch, device=self.device
-        )
+        self.full_action_spec = agents_action_spec(batch, N_AGENTS, 2, self.device)
+        self.full_reward_spec = agents_reward_spec(batch, N_AGENTS, self.device)
+        self.full_done_spec = done_spec(batch, self.device)
 
     def _output(
         self, joint: torch.Tensor, answers: torch.Tensor, step_count: torch.Tensor, reward: torch.Tensor | None
@@ -151,21 +137,9 @@ class StackelbergQueryGame(EnvBase):
         agents = {"observation": torch.stack([leader_obs, follower_obs], -1), "memory_state": memory_state}
         if reward is not None:
             agents["reward"] = reward
+        root = {"query_answers": answers, "is_query": is_query, "joint_state": joint, "step_count": step_count}
         truncated = step_count >= self.n_queries + self.episode_length
-        return TensorDict(
-            {
-                "agents": TensorDict(agents, batch_size=(*self.batch_size, N_AGENTS), device=self.device),
-                "query_answers": answers,
-                "is_query": is_query,
-                "joint_state": joint,
-                "step_count": step_count,
-                "done": truncated,
-                "terminated": torch.zeros_like(truncated),
-                "truncated": truncated,
-            },
-            batch_size=self.batch_size,
-            device=self.device,
-        )
+        return step_output(self, N_AGENTS, agents, root, truncated=truncated)
 
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs) -> TensorDict:
         joint = torch.zeros(self.batch_size, dtype=torch.long, device=self.device)

@@ -14,8 +14,10 @@ import math
 
 import torch
 from tensordict import TensorDict, TensorDictBase
-from torchrl.data import Binary, Bounded, Categorical, Composite, Unbounded
+from torchrl.data import Binary, Bounded, Composite
 from torchrl.envs import EnvBase
+
+from oppshape.envs.specs import agents_action_spec, agents_reward_spec, done_spec, step_output
 
 NONE, TELL = 0, 1
 N_ACTIONS = 2
@@ -132,27 +134,10 @@ class SwitchGame(EnvBase):
             device=device,
         )
         self.full_state_spec = Composite(schedule=schedule.clone(), day=day.clone(), shape=batch, device=device)
-        self.full_action_spec = Composite(
-            agents=Composite(
-                action=Categorical(N_ACTIONS, shape=agents_shape, device=device),
-                message=Bounded(0, 1, shape=(*agents_shape, self.message_size), device=device),
-                shape=agents_shape,
-                device=device,
-            ),
-            shape=batch,
-            device=device,
-        )
-        self.full_reward_spec = Composite(
-            agents=Composite(
-                reward=Unbounded(shape=(*agents_shape, 1), device=device), shape=agents_shape, device=device
-            ),
-            shape=batch,
-            device=device,
-        )
-        done = Categorical(2, shape=(*batch, 1), dtype=torch.bool, device=device)
-        self.full_done_spec = Composite(
-            done=done.clone(), terminated=done.clone(), truncated=done.clone(), shape=batch, device=device
-        )
+        message = Bounded(0, 1, shape=(*agents_shape, self.message_size), device=device)
+        self.full_action_spec = agents_action_spec(batch, n, N_ACTIONS, device, message=message)
+        self.full_reward_spec = agents_reward_spec(batch, n, device)
+        self.full_done_spec = done_spec(batch, device)
 
     def _in_room(self, schedule: torch.Tensor, day: torch.Tensor) -> torch.Tensor:
         """``[B, n]`` one-hot of the prisoner in the room on ``day`` (``[B, 1]``, clamped to the last day)."""
@@ -178,18 +163,7 @@ class SwitchGame(EnvBase):
         }
         if reward is not None:
             agents["reward"] = reward
-        return TensorDict(
-            {
-                "agents": TensorDict(agents, batch_size=(*self.batch_size, self.n_agents), device=self.device),
-                "schedule": schedule,
-                "day": day,
-                "done": terminated,
-                "terminated": terminated,
-                "truncated": torch.zeros_like(terminated),
-            },
-            batch_size=self.batch_size,
-            device=self.device,
-        )
+        return step_output(self, self.n_agents, agents, {"schedule": schedule, "day": day}, terminated=terminated)
 
     def sample_schedule(self) -> torch.Tensor:
         """``[B, days]`` prisoner in the room each day, uniform and independent (paper Sec. 6.1)."""

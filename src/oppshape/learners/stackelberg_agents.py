@@ -37,11 +37,21 @@ class TabularAgent(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-def _sample(logits: torch.Tensor) -> torch.Tensor:
-    return Categorical(logits=logits, validate_args=False).sample()
+class _RunTableAgent:
+    """Base of the agents below: ``self.table`` (a :class:`RunTable` ``[R, n_obs, 2]``) holds each run's
+    action logits (DQN: Q-values); ``greedy`` is its arg-max and ``act`` samples from its softmax (DQN
+    overrides ``act`` with epsilon-greedy)."""
+
+    table: RunTable
+
+    def act(self, run: torch.Tensor, observation: torch.Tensor) -> torch.Tensor:
+        return Categorical(logits=self.table(run, observation), validate_args=False).sample()
+
+    def greedy(self) -> torch.Tensor:
+        return self.table.table.argmax(-1)
 
 
-class PolicyGradientAgent:
+class PolicyGradientAgent(_RunTableAgent):
     """REINFORCE with undiscounted returns-to-go and no baseline (RLlib's PG, as in the reference runs).
 
     Per run: ``loss = -mean_t log pi(a_t | o_t) G_t`` (Williams 1992; Sutton & Barto 2018,
@@ -54,12 +64,6 @@ class PolicyGradientAgent:
         self.table = RunTable(n_runs, n_obs, 2, init_scale).to(device)
         self.actor = tabular_actor(self.table)
         self.optimizer = torch.optim.Adam(self.table.parameters(), lr=lr)
-
-    def act(self, run: torch.Tensor, observation: torch.Tensor) -> torch.Tensor:
-        return _sample(self.table(run, observation))
-
-    def greedy(self) -> torch.Tensor:
-        return self.table.table.argmax(-1)
 
     def reset_optimizer(self) -> None:
         """A fresh Adam state (the reference's post-training uses a new trainer)."""
@@ -86,7 +90,7 @@ class PolicyGradientAgent:
         self.optimizer.load_state_dict(state["optimizer"])
 
 
-class PPOAgent:
+class PPOAgent(_RunTableAgent):
     """Clipped PPO (Schulman et al. 2017, eq. 7) with TorchRL's ``ClipPPOLoss`` and a tabular critic.
 
     As in the reference's RLlib PPO: advantages ``A_t = G_t - V(o_t)`` (GAE with gamma = lambda = 1),
@@ -120,12 +124,6 @@ class PPOAgent:
         )
         self.optimizer = torch.optim.Adam(self.loss.parameters(), lr=lr)
 
-    def act(self, run: torch.Tensor, observation: torch.Tensor) -> torch.Tensor:
-        return _sample(self.table(run, observation))
-
-    def greedy(self) -> torch.Tensor:
-        return self.table.table.argmax(-1)
-
     def update(self, rows: TensorDict) -> dict[str, float]:
         with torch.no_grad():
             rows["action_log_prob"] = self.actor.get_dist(rows).log_prob(rows["action"])
@@ -150,7 +148,7 @@ class PPOAgent:
         self.optimizer.load_state_dict(state["optimizer"])
 
 
-class DQNAgent:
+class DQNAgent(_RunTableAgent):
     """Q-learning with a target network (Mnih et al. 2015) with TorchRL's ``DQNLoss`` on a per-run Q-table.
 
     Epsilon-greedy exploration annealed linearly over ``eps_iterations`` updates, undiscounted TD(0)
@@ -196,9 +194,6 @@ class DQNAgent:
         greedy = self.table(run, observation).argmax(-1)
         explore = torch.rand(greedy.shape, device=greedy.device) < self.epsilon
         return torch.where(explore, torch.randint_like(greedy, 2), greedy)
-
-    def greedy(self) -> torch.Tensor:
-        return self.table.table.argmax(-1)
 
     def update(self, rows: TensorDict) -> dict[str, float]:
         keys = ["run", "observation", "action", ("next", "run"), ("next", "observation"), ("next", "reward"),

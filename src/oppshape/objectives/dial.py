@@ -19,16 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from tensordict import TensorDict, TensorDictBase, TensorDictParams
+from tensordict import TensorDict, TensorDictBase
 from tensordict.utils import NestedKey
-from torchrl.objectives import LossModule
 
 from oppshape.modules.comm_net import CommNet
 from oppshape.modules.dru import DRU
-from oppshape.objectives.episode_td import alive_mask, masked_max, one_step_targets, previous_index
+from oppshape.objectives.episode_td import EpisodeQLoss, action_td_loss, masked_max, previous_index, taken_value
 
 
-class DIALLoss(LossModule):
+class DIALLoss(EpisodeQLoss):
     """DIAL loss on a batch of whole episodes ``[B, T]``.
 
     Args:
@@ -79,25 +78,13 @@ class DIALLoss(LossModule):
     tensor_keys: _AcceptedKeys
     default_keys = _AcceptedKeys
     out_keys = ["loss_action", "q_taken", "td_error_abs"]
-
-    value_network: CommNet
-    value_network_params: TensorDictParams
-    target_value_network_params: TensorDictParams
+    protocol = "dial"
 
     def __init__(
         self, network: CommNet, *, sigma: float = 2.0, dru_kind: str = "sigmoid", gamma: float = 1.0
     ) -> None:
-        if network.protocol != "dial":
-            raise ValueError(f"DIALLoss needs a CommNet with protocol='dial', got {network.protocol!r}")
-        if not 0.0 <= gamma <= 1.0:
-            raise ValueError(f"gamma={gamma} must be in [0, 1]")
-        super().__init__()
-        self.convert_to_functional(network, "value_network", create_target_params=True)
+        super().__init__(network, gamma=gamma)
         self.dru = DRU(sigma=sigma, kind=dru_kind)
-        self.gamma = gamma
-
-    def _forward_value_estimator_keys(self, **kwargs) -> None:
-        """No TorchRL value estimator: targets come from a target-network unroll."""
 
     def unroll(
         self,
@@ -133,24 +120,6 @@ class DIALLoss(LossModule):
             tensordict.get(keys.message_noise),
             previous_index(action),
         )
-        q = tensordict.get(keys.action_value, None)
-        if q is None:
-            with self.value_network_params.to_module(self.value_network):
-                q = self.unroll(*inputs)
-        with torch.no_grad(), self.target_value_network_params.to_module(self.value_network):
-            next_value = masked_max(self.unroll(*inputs), tensordict.get(keys.action_mask))
-        reward = tensordict.get(("next", keys.reward)).squeeze(-1)
-        target = one_step_targets(reward, tensordict.get(("next", keys.terminated)), next_value, self.gamma)
-        q_taken = q.gather(-1, action.unsqueeze(-1)).squeeze(-1)
-        alive = alive_mask(tensordict.get(("next", keys.done)))
-        td_error = (target - q_taken) * alive
-        batch, _, n = action.shape
-        alive_count = alive.sum().clamp_min(1) * n
-        return TensorDict(
-            {
-                "loss_action": td_error.pow(2).sum() / (batch * n),
-                "q_taken": ((q_taken * alive).sum() / alive_count).detach(),
-                "td_error_abs": (td_error.abs().sum() / alive_count).detach(),
-            },
-            batch_size=[],
-        )
+        q, target_q = self.online_and_target(tensordict.get(keys.action_value, None), inputs)
+        target, alive = self.targets(tensordict, masked_max(target_q, tensordict.get(keys.action_mask)))
+        return TensorDict(action_td_loss(target, taken_value(q, action), alive), batch_size=[])

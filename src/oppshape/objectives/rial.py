@@ -15,15 +15,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from tensordict import TensorDict, TensorDictBase, TensorDictParams
+from tensordict import TensorDict, TensorDictBase
 from tensordict.utils import NestedKey
-from torchrl.objectives import LossModule
 
 from oppshape.modules.comm_net import CommNet
-from oppshape.objectives.episode_td import alive_mask, masked_max, one_step_targets, previous_index
+from oppshape.objectives.episode_td import (
+    EpisodeQLoss,
+    action_td_loss,
+    masked_max,
+    previous_index,
+    summed_squared_error,
+    taken_value,
+)
 
 
-class RIALLoss(LossModule):
+class RIALLoss(EpisodeQLoss):
     """RIAL loss on a batch of whole episodes ``[B, T]``.
 
     Args:
@@ -76,22 +82,10 @@ class RIALLoss(LossModule):
     tensor_keys: _AcceptedKeys
     default_keys = _AcceptedKeys
     out_keys = ["loss_action", "loss_message", "q_taken", "td_error_abs"]
-
-    value_network: CommNet
-    value_network_params: TensorDictParams
-    target_value_network_params: TensorDictParams
+    protocol = "rial"
 
     def __init__(self, network: CommNet, *, gamma: float = 1.0) -> None:
-        if network.protocol != "rial":
-            raise ValueError(f"RIALLoss needs a CommNet with protocol='rial', got {network.protocol!r}")
-        if not 0.0 <= gamma <= 1.0:
-            raise ValueError(f"gamma={gamma} must be in [0, 1]")
-        super().__init__()
-        self.convert_to_functional(network, "value_network", create_target_params=True)
-        self.gamma = gamma
-
-    def _forward_value_estimator_keys(self, **kwargs) -> None:
-        """No TorchRL value estimator: targets come from a target-network unroll."""
+        super().__init__(network, gamma=gamma)
 
     def unroll(
         self,
@@ -132,29 +126,19 @@ class RIALLoss(LossModule):
             previous_index(message_index, sent),
         )
         q_u, q_m = tensordict.get(keys.action_value, None), tensordict.get(keys.message_value, None)
-        if q_u is None or q_m is None:
-            with self.value_network_params.to_module(self.value_network):
-                q_u, q_m = self.unroll(*inputs)
-        with torch.no_grad(), self.target_value_network_params.to_module(self.value_network):
-            target_q_u, target_q_m = self.unroll(*inputs)
-            action_value = masked_max(target_q_u, tensordict.get(keys.action_mask))
-            message_value = torch.where(sent, target_q_m.amax(dim=-1), action_value)
-            next_value = 0.5 * (action_value + message_value)
-        reward = tensordict.get(("next", keys.reward)).squeeze(-1)
-        target = one_step_targets(reward, tensordict.get(("next", keys.terminated)), next_value, self.gamma)
-        alive = alive_mask(tensordict.get(("next", keys.done)))
-        q_taken = q_u.gather(-1, action.unsqueeze(-1)).squeeze(-1)
-        message_taken = q_m.gather(-1, message_index.unsqueeze(-1)).squeeze(-1)
-        action_error = (target - q_taken) * alive
-        message_error = (target - message_taken) * alive * sent
-        batch, _, n = action.shape
-        alive_count = alive.sum().clamp_min(1) * n
+        recorded = None if q_u is None or q_m is None else (q_u, q_m)
+        (q_u, q_m), (target_q_u, target_q_m) = self.online_and_target(recorded, inputs)
+        action_value = masked_max(target_q_u, tensordict.get(keys.action_mask))
+        message_value = torch.where(sent, target_q_m.amax(dim=-1), action_value)
+        target, alive = self.targets(tensordict, 0.5 * (action_value + message_value))
+        action_terms = action_td_loss(target, taken_value(q_u, action), alive)
+        message_error = (target - taken_value(q_m, message_index)) * alive * sent
         return TensorDict(
             {
-                "loss_action": action_error.pow(2).sum() / (batch * n),
-                "loss_message": message_error.pow(2).sum() / (batch * n),
-                "q_taken": ((q_taken * alive).sum() / alive_count).detach(),
-                "td_error_abs": (action_error.abs().sum() / alive_count).detach(),
+                "loss_action": action_terms["loss_action"],
+                "loss_message": summed_squared_error(message_error),
+                "q_taken": action_terms["q_taken"],
+                "td_error_abs": action_terms["td_error_abs"],
             },
             batch_size=[],
         )

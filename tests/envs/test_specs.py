@@ -1,0 +1,43 @@
+"""The shared spec and output builders: shapes, dtypes and the done / terminated / truncated rule."""
+
+import pytest
+import torch
+from torchrl.data import Bounded
+
+from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
+from oppshape.envs.specs import agents_action_spec, agents_reward_spec, done_spec, step_output
+
+BATCH = torch.Size([3])
+CPU = torch.device("cpu")
+
+
+def test_action_spec_nests_the_leaves_under_agents() -> None:
+    spec = agents_action_spec(BATCH, 2, 4, CPU, message=Bounded(0, 1, shape=(3, 2, 1)))
+    assert list(spec.keys()) == ["agents"] and list(spec["agents"].keys()) == ["action", "message"]
+    assert spec.shape == (3,) and spec["agents"].shape == (3, 2)
+    assert spec["agents", "action"].shape == (3, 2) and spec["agents", "action"].space.n == 4
+
+
+def test_reward_and_done_specs() -> None:
+    reward = agents_reward_spec(BATCH, 2, CPU)
+    assert reward["agents", "reward"].shape == (3, 2, 1) and reward["agents", "reward"].dtype == torch.float32
+    done = done_spec(BATCH, CPU)
+    assert list(done.keys()) == ["done", "terminated", "truncated"]
+    for key in ("done", "terminated", "truncated"):
+        assert done[key].shape == (3, 1) and done[key].dtype == torch.bool
+
+
+def test_step_output_fills_the_missing_flag_with_false_and_ors_done() -> None:
+    env = IteratedMatrixGame(num_envs=3)
+    agents = {"observation": torch.zeros(3, 2, 5)}
+    flag = torch.tensor([[True], [False], [False]])
+    truncated = step_output(env, 2, agents, {"step_count": torch.zeros(3, 1)}, truncated=flag)
+    assert list(truncated.keys()) == ["agents", "step_count", "done", "terminated", "truncated"]
+    assert truncated["agents"].batch_size == (3, 2)
+    assert truncated["done"].tolist() == flag.tolist() and not truncated["terminated"].any()
+    terminated = step_output(env, 2, agents, {}, terminated=flag)
+    assert terminated["done"].tolist() == flag.tolist() and not terminated["truncated"].any()
+    both = step_output(env, 2, agents, {}, terminated=flag, truncated=flag.roll(1, 0))
+    assert both["done"].flatten().tolist() == [True, True, False]
+    with pytest.raises(ValueError, match="terminated, truncated or both"):
+        step_output(env, 2, agents, {})
