@@ -180,6 +180,18 @@ def test_tensor_level_transition_matches_the_env_step() -> None:
         env.cells(out["agent_pos"]), env.cells(out["coin_pos"]), out["coin_owner"])))
 
 
+@pytest.mark.parametrize("egocentric", [True, False])
+def test_observation_table_row_of_a_state_is_its_observation(egocentric: bool) -> None:
+    game = CoinGame(height=3, width=4, egocentric=egocentric)
+    state = game.initial_state(2000)
+    for _ in range(5):
+        table = game.observation_table
+        assert table.shape == (2 * 12**3, 2, 4, 3, 4)
+        assert torch.equal(table[game.observation_index(state)], game.observe(state))
+        state = game.transition(state, torch.randint(4, (2000, 2))).state
+    assert CoinGame(height=5, width=5).observation_table is None  # 31250 rows: not worth it
+
+
 @pytest.mark.parametrize("kwargs", [{"num_envs": 0}, {"height": 1}, {"width": 1}, {"episode_length": 0}])
 def test_bad_arguments_name_the_value(kwargs: dict) -> None:
     name = next(iter(kwargs))

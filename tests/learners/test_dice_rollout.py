@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -79,19 +80,34 @@ def test_gradients_reach_both_policies_from_one_agents_log_probs_and_seeds_stay_
     assert all(g[0].abs().sum() > 0 and g[1].abs().sum() == 0 for g in grads)
 
 
-def test_observation_table_lookup_gives_the_per_step_trajectory_and_gradients() -> None:
-    """The IPD's five-row gate tables are an optimisation only: same samples, log-probs, values, KL, grads."""
-    payoff = payoff_table("ipd_cf", cf=1.33)
-    with_table, without_table = IteratedGameCore(payoff), IteratedGameCore(payoff)
-    without_table.observation_table = None
+class _NoTable:
+    """The game without its observation table, so the rollout computes every step's input gates."""
+
+    observation_table = None
+
+    def __init__(self, game) -> None:
+        self.game = game
+
+    def __getattr__(self, name: str):
+        return getattr(self.game, name)
+
+
+@pytest.mark.parametrize("env", ["ipd", "coin"])
+def test_observation_table_lookup_gives_the_per_step_trajectory_and_gradients(env: str) -> None:
+    """The gate tables are an optimisation only: same samples, log-probs, values, KL and gradients."""
+    if env == "ipd":
+        game, obs_dim, actions, n, horizon = IteratedGameCore(payoff_table("ipd_cf", cf=1.33)), 5, 2, 16, 6
+    else:
+        game, obs_dim, actions, n, horizon = CoinGame(height=2, width=3, egocentric=False), 24, 4, 64, 30
+        assert game.observation_table.shape[0] * 4 <= n * horizon  # the rollout does use the table
     torch.manual_seed(3)
-    nets = [GRUNet(5, 2, 8, num_seeds=2).params() for _ in range(2)]
-    value, reference = GRUNet(5, 1, 8, num_seeds=2).params(), GRUNet(5, 2, 8, num_seeds=2).params()
+    nets = [GRUNet(obs_dim, actions, 8, num_seeds=2).params() for _ in range(2)]
+    value, reference = GRUNet(obs_dim, 1, 8, num_seeds=2).params(), GRUNet(obs_dim, actions, 8, num_seeds=2).params()
     agents = [AgentParams(nets[0]), AgentParams(nets[1], value, reference)]
     results = []
-    for game in (with_table, without_table):
+    for played in (game, _NoTable(game)):
         torch.manual_seed(0)
-        trajectory = rollout(game, agents, n=16, horizon=6)
+        trajectory = rollout(played, agents, n=n, horizon=horizon)
         objective = (trajectory.log_prob * trajectory.reward).sum() + trajectory.value[1].sum() + trajectory.kl[1].sum()
         parameters = [*nets[0].values(), *nets[1].values(), *value.values()]
         results.append((trajectory, torch.autograd.grad(objective, parameters)))

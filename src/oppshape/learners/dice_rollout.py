@@ -9,10 +9,11 @@ stacking; see TORCHRL_NOTES). It works with any game that has ``n_actions``, ``o
 Every agent's parameters are plain tensor dicts, so a looked-ahead opponent (a function of the
 other agent's parameters) plays exactly like a module's own parameters.
 
-A game may also offer ``observation_table`` (``[K, 2, obs_dim]``: every distinct observation per
-agent) and ``observation_index(state)`` (``[n]`` rows of that table). The GRUs' input half then runs
-once per rollout on the ``K`` rows and is gathered per step: on the IPD (``K = 5``) that removes about
-half of the matrix products of a POLA-DiCE step, forward and backward, with the same result.
+A game may also offer ``observation_table`` (``[K, 2, *observation_shape]``: every distinct
+observation per agent) and ``observation_index(state)`` (``[n]`` rows of that table). The GRUs'
+input half then runs once per rollout on the ``K`` rows and is gathered per step: on the IPD (``K = 5``) and the 3x3 Coin
+Game (``K = 1458``) that removes about half of the matrix products of a POLA-DiCE step, forward and
+backward, with the same result.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch
 from oppshape.modules.gru_policy import ParamDict, gru_input_gates, gru_net_step, gru_step_from_input_gates
 
 N_AGENTS = 2
+TABLE_PAYOFF = 4  # use a game's observation table when it has at most 1/4 as many rows as games x steps
 
 
 class AgentParams(NamedTuple):
@@ -68,7 +70,8 @@ class _InputGates:
         self.params = params
         self.table_gates = None
         if table is not None:  # [S * K, 3H]: row s * K + k is seed s's gates for observation k
-            self.table_gates = gru_input_gates(params, table[:, agent].expand(seeds, -1, -1)).flatten(0, 1)
+            rows = table[:, agent].reshape(table.shape[0], -1)
+            self.table_gates = gru_input_gates(params, rows.expand(seeds, -1, -1)).flatten(0, 1)
 
     def __call__(self, observation: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
         if self.table_gates is None:
@@ -115,6 +118,8 @@ def rollout(
     values: list[list[torch.Tensor]] = [[], []]
     rewards, actions, observations, picked, picked_own = [], [], [observation], [], []
     table = getattr(game, "observation_table", None)
+    if table is not None and table.shape[0] * TABLE_PAYOFF > n * horizon:
+        table = None  # fewer games x steps than table rows: computing per step is cheaper
     with torch.no_grad():
         reference_gates = [
             _InputGates(agent.reference, table, i, seeds) if agent.reference is not None else None
