@@ -1,7 +1,11 @@
+import dataclasses
+from pathlib import Path
+
 import pytest
+from omegaconf import OmegaConf
 from toy_family import install, toy_config
 
-from oppshape.config import ConfigError, validate
+from oppshape.config import ConfigError, TrainerConfig, validate
 
 
 @pytest.fixture(autouse=True)
@@ -35,3 +39,9 @@ def test_bad_values_are_named_with_valid_choices(path, value, message):
 
 def test_valid_config_passes():
     validate(toy_config())
+
+
+def test_trainer_yaml_lists_every_trainer_field():
+    """A field missing from configs/trainer/default.yaml cannot be overridden on the command line."""
+    yaml = OmegaConf.load(Path(__file__).resolve().parents[1] / "configs" / "trainer" / "default.yaml")
+    assert set(yaml.keys()) == {field.name for field in dataclasses.fields(TrainerConfig)}
