@@ -6,6 +6,7 @@ import copy
 import pytest
 import torch
 
+import oppshape.learners.exact_shaping as exact_shaping
 from oppshape.games.payoffs import payoff_table
 from oppshape.learners.base import Learner
 from oppshape.learners.exact_lookahead import lookahead_opponent
@@ -177,3 +178,16 @@ def test_bad_learner_arguments_raise() -> None:
         ExactShapingLearner(policies, PAYOFF, GAMMA, ShapingRule(lr_out=1.0), opponent_models=_pair())
     with pytest.raises(ValueError, match="batch=None"):
         ExactShapingLearner(policies, PAYOFF, GAMMA, ShapingRule(lr_out=1.0)).update(torch.zeros(1))
+
+
+def test_checking_for_settled_seeds_less_often_changes_nothing(monkeypatch) -> None:
+    """On CUDA the loops ask ``active.any()`` every 16th step; the masked extra steps are no-ops."""
+    policies = _pair(seeds=3)
+    rule = dict(lookahead="exact", lr_in=0.5, lr_out=0.2, outer_beta=2.0, outer_max_iters=300, outer_threshold=1e-8)
+    every_step = _learner(policies, **rule)
+    every_step_metrics = every_step.update()
+    monkeypatch.setattr(exact_shaping, "stop_check_interval", lambda device: 16)
+    sparse = _learner(policies, **rule)
+    assert sparse.update()["outer_steps_agent1"] == every_step_metrics["outer_steps_agent1"]
+    for agent in range(2):
+        torch.testing.assert_close(sparse.policies[agent](), every_step.policies[agent](), rtol=0, atol=0)

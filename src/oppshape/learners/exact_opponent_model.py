@@ -17,6 +17,15 @@ from torch import nn
 from oppshape.learners.exact_objectives import bernoulli_kl
 
 
+def stop_check_interval(device: torch.device) -> int:
+    """How often a per-seed loop asks whether any seed is still active: ``bool(...)`` waits for the GPU.
+
+    Finished seeds are masked, so extra iterations change nothing: on CUDA checking every 16th step
+    trades at most 15 no-op steps for 15 fewer host-device synchronisations per check.
+    """
+    return 1 if device.type == "cpu" else 16
+
+
 def seed_mask(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """``mask`` ``[S]`` reshaped to broadcast over ``like`` ``[S, ...]``, in ``like``'s dtype."""
     return mask.to(like.dtype).reshape(-1, *([1] * (like.dim() - 1)))
@@ -50,10 +59,11 @@ def fit_opponent_model(
     target = target_coop.detach()
     params = list(model.parameters())
     steps = torch.zeros(target.shape[0], device=target.device)
-    for _ in range(rule.max_iters):
+    check_every = stop_check_interval(target.device)
+    for iteration in range(rule.max_iters):
         kl = bernoulli_kl(target, model())
         active = kl > rule.threshold
-        if not bool(active.any()):
+        if iteration % check_every == 0 and not bool(active.any()):
             break
         grads = torch.autograd.grad(kl.sum(), params)
         with torch.no_grad():

@@ -34,7 +34,12 @@ from oppshape.learners.exact_lookahead import (
     taylor_lookahead_value,
 )
 from oppshape.learners.exact_objectives import agent_value, bernoulli_kl
-from oppshape.learners.exact_opponent_model import OpponentModelRule, fit_opponent_model, seed_mask
+from oppshape.learners.exact_opponent_model import (
+    OpponentModelRule,
+    fit_opponent_model,
+    seed_mask,
+    stop_check_interval,
+)
 
 #: Valid ``lookahead`` names: none (naive learning), exact (LOLA/POLA through the actual update),
 #: taylor (original LOLA's first-order approximation).
@@ -185,7 +190,8 @@ class ExactShapingLearner:
         previous = start
         active = torch.ones(start.shape[0], dtype=torch.bool, device=start.device)
         steps = torch.zeros(start.shape[0], device=start.device)
-        for _ in range(rule.outer_max_iters):
+        check_every = stop_check_interval(start.device)
+        for iteration in range(rule.outer_max_iters):
             coop_self = working()
             loss = -self._shaped_value(coop_self, opponent, agent)
             if rule.outer_beta > 0:
@@ -203,7 +209,7 @@ class ExactShapingLearner:
                 )
                 active &= ~settled
                 previous = current
-            if not bool(active.any()):
+            if (iteration + 1) % check_every == 0 and not bool(active.any()):
                 break
         return steps
 
