@@ -9,7 +9,7 @@ import torch
 
 from oppshape.envs.coin_game import CoinGame
 from oppshape.games.payoffs import payoff_table
-from oppshape.learners.iterated_game_core import IteratedGameCore
+from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.learners.pola_dice import POLADiCE, ShapingConfig, detached
 from oppshape.modules.gru_policy import GRUNet, gru_net_step
 
@@ -60,7 +60,7 @@ def _env_rates(num_envs: int, side: int, repeats: int) -> dict[str, tuple[float,
 def _outer_step_seconds(env: str, batch: int, inner_steps: int, repeats: int) -> tuple[float, float]:
     """(wall, CPU) seconds per POLA-DiCE outer step: inner look-ahead rollouts + outer rollout + Adam step."""
     torch.manual_seed(0)
-    game = IteratedGameCore(payoff_table("ipd_cf", cf=1.33)) if env == "ipd" else CoinGame(egocentric=False)
+    game = IteratedMatrixGame(payoff_table=payoff_table("ipd_cf", cf=1.33)) if env == "ipd" else CoinGame(egocentric=False)
     learner = POLADiCE(game, ShapingConfig(inner_steps=inner_steps, outer_steps=1, batch_size=batch))
     start = [(detached(a.policy.params()), detached(a.value.params())) for a in learner.agents]
     return _timed(lambda: learner.outer_loop(0, *start[0], *start[1]), repeats)

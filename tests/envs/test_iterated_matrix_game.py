@@ -70,3 +70,20 @@ def test_monte_carlo_return_matches_exact_values():
     exact = exact_values(coop[0], coop[1], payoff, gamma)
     standard_error = returns.std(0) / num_envs**0.5
     assert ((returns.mean(0) - exact).abs() < 4 * standard_error + 1e-3).all(), (returns.mean(0), exact)
+
+
+def test_tensor_level_rules_match_the_torchrl_step() -> None:
+    """The DiCE rollouts call transition/observe directly; they must be the env's own rules."""
+    payoff = payoff_table("ipd_cf", cf=1.33)
+    env = IteratedMatrixGame(num_envs=64, payoff_table=payoff)
+    td, state = env.reset(), env.initial_state(64)
+    torch.testing.assert_close(td["agents", "observation"], env.observe(state))
+    for _ in range(5):
+        actions = torch.randint(2, (64, 2))
+        out = env.step(td.set(("agents", "action"), actions))["next"]
+        step = env.transition(state, actions)
+        state = step.state
+        torch.testing.assert_close(out["agents", "reward"].squeeze(-1), step.reward)
+        torch.testing.assert_close(out["agents", "observation"], env.observe(state))
+        assert torch.equal(env.observation_table[env.observation_index(state)], env.observe(state))
+        td = out

@@ -10,10 +10,10 @@ from oppshape.envs.coin_game import CoinGame
 from oppshape.eval.dice_eval import coin_strategies, dice_metrics, ipd_strategies, play
 from oppshape.eval.dice_plots import plot_dice_history
 from oppshape.games import payoff_table
-from oppshape.learners.iterated_game_core import IteratedGameCore
+from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.modules.gru_policy import GRUNet
 
-IPD = IteratedGameCore(payoff_table("ipd_cf", cf=1.33))
+IPD = IteratedMatrixGame(payoff_table=payoff_table("ipd_cf", cf=1.33))
 
 
 def constant_policy(observation_dim: int, logits: list[float]) -> dict[str, torch.Tensor]:

@@ -78,6 +78,15 @@ def test_coma_reaches_the_optimal_joint_action_of_a_coordination_game() -> None:
     assert result["random_return"] < 30.0
 
 
+def test_navigation_tunes_only_comas_actor_step_size() -> None:
+    assert compose(["experiment=coma_navigation"]).algo.actor_lr == 2e-3  # configs/algo/coma_fast.yaml
+    assert compose(["experiment=coma_navigation", "algo=coma"]).algo.actor_lr == compose(["algo=coma"]).algo.actor_lr
+    for baseline in ("mappo", "ippo"):  # the algo group is replaced whole: nothing of coma_fast leaks
+        cfg = compose(["experiment=coma_navigation", f"algo={baseline}"])
+        validate(cfg)
+        assert OmegaConf.to_container(cfg.algo) == OmegaConf.to_container(compose([f"algo={baseline}"]).algo)
+
+
 def test_optimal_joint_action_is_brute_forced_from_the_payoff() -> None:
     assert optimal_joint_action(MatrixGameEnvConfig(payoff="coordination")).tolist() == [0, 0]
     assert optimal_joint_action(MatrixGameEnvConfig(payoff="deadlock")).tolist() == [1, 1]

@@ -10,24 +10,7 @@ from oppshape.envs.coin_game import CoinGame
 from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.games import payoff_table
 from oppshape.learners.dice_rollout import AgentParams, gumbel_noise, rollout
-from oppshape.learners.iterated_game_core import IteratedGameCore
 from oppshape.modules.gru_policy import GRUNet, unroll
-
-
-def test_iterated_game_core_matches_the_torchrl_env() -> None:
-    payoff = payoff_table("ipd_cf", cf=1.33)
-    env, core = IteratedMatrixGame(num_envs=64, payoff_table=payoff), IteratedGameCore(payoff)
-    td, state = env.reset(), core.initial_state(64)
-    torch.testing.assert_close(td["agents", "observation"], core.observe(state))
-    for _ in range(5):
-        actions = torch.randint(2, (64, 2))
-        td["agents", "action"] = actions
-        out = env.step(td)["next"]
-        step = core.transition(state, actions)
-        state = step.state
-        torch.testing.assert_close(out["agents", "reward"].squeeze(-1), step.reward)
-        torch.testing.assert_close(out["agents", "observation"], core.observe(state))
-        td = out
 
 
 def test_gumbel_max_sampling_has_the_softmax_frequencies() -> None:
@@ -72,7 +55,7 @@ def test_coin_pickups_are_recorded_and_rewards_follow_them() -> None:
 
 
 def test_gradients_reach_both_policies_from_one_agents_log_probs_and_seeds_stay_apart() -> None:
-    game = IteratedGameCore(payoff_table("ipd_cf", cf=1.33))
+    game = IteratedMatrixGame(payoff_table=payoff_table("ipd_cf", cf=1.33))
     policies = [{k: v.detach().requires_grad_() for k, v in GRUNet(5, 2, 8, num_seeds=2).params().items()}
                 for _ in range(2)]
     trajectory = rollout(game, [AgentParams(p) for p in policies], n=16, horizon=5)
@@ -96,7 +79,7 @@ class _NoTable:
 def test_observation_table_lookup_gives_the_per_step_trajectory_and_gradients(env: str) -> None:
     """The gate tables are an optimisation only: same samples, log-probs, values, KL and gradients."""
     if env == "ipd":
-        game, obs_dim, actions, n, horizon = IteratedGameCore(payoff_table("ipd_cf", cf=1.33)), 5, 2, 16, 6
+        game, obs_dim, actions, n, horizon = IteratedMatrixGame(payoff_table=payoff_table("ipd_cf", cf=1.33)), 5, 2, 16, 6
     else:
         game, obs_dim, actions, n, horizon = CoinGame(height=2, width=3, egocentric=False), 24, 4, 64, 30
         assert game.observation_table.shape[0] * 4 <= n * horizon  # the rollout does use the table

@@ -8,12 +8,12 @@ import torch
 from oppshape.envs.coin_game import CoinGame
 from oppshape.games import payoff_table
 from oppshape.learners.dice_rollout import AgentParams, rollout
-from oppshape.learners.iterated_game_core import IteratedGameCore
+from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.learners.lola_dice import LOLADiCE
 from oppshape.learners.pola_dice import POLADiCE, ShapingConfig, detached, inner_lookahead
 from oppshape.learners.pola_om import POLAOM, OpponentModelConfig
 
-IPD = IteratedGameCore(payoff_table("ipd_cf", cf=1.33))
+IPD = IteratedMatrixGame(payoff_table=payoff_table("ipd_cf", cf=1.33))
 
 
 def small_config(**overrides) -> ShapingConfig:

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from tensordict import TensorDict
 
 from oppshape.games import exact_values, payoff_table
-from oppshape.learners.iterated_game_core import IteratedGameCore
+from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.objectives.dice import DiCELoss, magic_box
 
 GAMMA = 0.9
@@ -29,7 +29,7 @@ def state_values(coop_1: torch.Tensor, coop_2: torch.Tensor) -> torch.Tensor:
 
 def sample(theta_1: torch.Tensor, theta_2: torch.Tensor, n: int) -> dict[str, torch.Tensor]:
     """Tabular memory-1 policies (logit of P(cooperate) per own-view state) playing ``n`` games."""
-    game = IteratedGameCore(PAYOFF)
+    game = IteratedMatrixGame(payoff_table=PAYOFF)
     state = game.initial_state(n)
     log_probs, rewards, states = [], [], [state]
     for _ in range(HORIZON):

@@ -3,9 +3,15 @@
 The observation is the memory-1 state of ``oppshape.games.exact_values``, one-hot over
 (start, CC, CD, DC, DD) from each agent's own point of view, so a tabular policy trained here can be
 scored in closed form and sampled estimators can be tested against the exact value.
+
+The rules also exist at tensor level (``initial_state`` / ``transition`` / ``observe``, the interface
+of :class:`oppshape.envs.coin_game.CoinGame`): the DiCE learners' rollouts call them directly, with
+no TensorDict per step, so both paths share one set of rules.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from tensordict import TensorDict, TensorDictBase
@@ -18,6 +24,13 @@ from oppshape.games.payoffs import payoff_table as preset_payoff
 
 N_STATES = 5  # start, CC, CD, DC, DD
 N_AGENTS = 2
+
+
+class MatrixStep(NamedTuple):
+    """What :meth:`IteratedMatrixGame.transition` returns: next joint states ``[N]``, rewards ``[N, 2]``."""
+
+    state: torch.Tensor
+    reward: torch.Tensor
 
 
 class IteratedMatrixGame(EnvBase):
@@ -37,6 +50,8 @@ class IteratedMatrixGame(EnvBase):
     """
 
     batch_locked = True
+    n_actions = 2
+    observation_shape = (N_STATES,)
 
     def __init__(
         self,
@@ -80,12 +95,32 @@ class IteratedMatrixGame(EnvBase):
         self.full_reward_spec = agents_reward_spec(batch, N_AGENTS, self.device)
         self.full_done_spec = done_spec(batch, self.device)
 
-    def _observation(self, state: torch.Tensor) -> torch.Tensor:
-        own_view = self.state_views[state]  # [B, 2]
-        return torch.nn.functional.one_hot(own_view, N_STATES).to(torch.float32)
+    # ----------------------------------------------------------------- tensor-level game
+    def initial_state(self, n: int) -> torch.Tensor:
+        """``n`` games at the start state."""
+        return torch.zeros(n, dtype=torch.long, device=self.device)
 
+    def transition(self, state: torch.Tensor, actions: torch.Tensor, uniform: torch.Tensor | None = None) -> MatrixStep:
+        """Play ``actions`` ``[N, 2]`` (0 = cooperate); the game is deterministic, ``uniform`` is ignored."""
+        first, second = actions[..., 0], actions[..., 1]
+        return MatrixStep(1 + 2 * first + second, self.payoff[first, second])  # CC=1, CD=2, DC=3, DD=4
+
+    def observe(self, state: torch.Tensor) -> torch.Tensor:
+        """Both agents' one-hot own-view states ``[N, 2, 5]``."""
+        return torch.nn.functional.one_hot(self.state_views[state], N_STATES).to(torch.float32)
+
+    @property
+    def observation_table(self) -> torch.Tensor:
+        """Every distinct observation ``[5, 2, 5]`` (row ``k``: joint state ``k``), for the DiCE rollouts."""
+        return self.observe(torch.arange(N_STATES, device=self.device))
+
+    def observation_index(self, state: torch.Tensor) -> torch.Tensor:
+        """Row of :attr:`observation_table` each game shows: the joint state itself."""
+        return state
+
+    # ----------------------------------------------------------------- TorchRL env
     def _output(self, state: torch.Tensor, step_count: torch.Tensor, reward: torch.Tensor | None) -> TensorDict:
-        agents = {"observation": self._observation(state)}
+        agents = {"observation": self.observe(state)}
         if reward is not None:
             agents["reward"] = reward
         root = {"state": state, "step_count": step_count}
@@ -101,12 +136,8 @@ class IteratedMatrixGame(EnvBase):
         return self._output(start, step_count, reward=None)
 
     def _step(self, tensordict: TensorDictBase) -> TensorDict:
-        action = tensordict["agents", "action"].long()  # [B, 2]
-        first, second = action[..., 0], action[..., 1]
-        state = 1 + 2 * first + second  # CC=1, CD=2, DC=3, DD=4 from agent 1's view
-        reward = self.payoff[first, second].unsqueeze(-1)  # [B, 2, 1]
-        step_count = tensordict["step_count"] + 1
-        return self._output(state, step_count, reward)
+        step = self.transition(tensordict["state"], tensordict["agents", "action"].long())
+        return self._output(step.state, tensordict["step_count"] + 1, step.reward.unsqueeze(-1))
 
     def _set_seed(self, seed: int | None) -> None:
         """The game is deterministic given the actions; nothing to seed."""

@@ -16,11 +16,11 @@ from omegaconf import DictConfig
 
 from oppshape.config import check_section
 from oppshape.envs.coin_game import CoinGame
+from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.eval.dice_eval import coin_strategies, dice_metrics, ipd_strategies
 from oppshape.eval.dice_plots import plot_dice_history
 from oppshape.experiments.base import Experiment, MetricsHistory
 from oppshape.games.payoffs import PAYOFF_NAMES, payoff_table
-from oppshape.learners.iterated_game_core import IteratedGameCore
 from oppshape.learners.lola_dice import LOLADiCE
 from oppshape.learners.pola_dice import POLADiCE, ShapingConfig
 from oppshape.learners.pola_om import POLAOM, OpponentModelConfig
@@ -46,8 +46,9 @@ class IpdHistoryEnvConfig:
             _require(1.0 < self.cf < 2.0, "env.cf", self.cf, "a contribution factor in (1, 2)")
         _require(self.episode_length >= 1, "env.episode_length", self.episode_length, "an integer >= 1")
 
-    def make(self, device: torch.device) -> IteratedGameCore:
-        return IteratedGameCore(payoff_table(self.payoff, cf=self.cf if self.payoff == "ipd_cf" else None), device)
+    def make(self, device: torch.device) -> IteratedMatrixGame:
+        table = payoff_table(self.payoff, cf=self.cf if self.payoff == "ipd_cf" else None)
+        return IteratedMatrixGame(payoff_table=table, episode_length=self.episode_length, device=device)
 
 
 @dataclass

@@ -4,7 +4,8 @@ POLA-DiCE runs ``inner_steps + 1`` fresh rollouts per outer step and differentia
 them, so the rollout is a plain loop over time on tensors (no TensorDict per step, no ``env.rollout``
 stacking; see TORCHRL_NOTES). It works with any game that has ``n_actions``, ``observation_shape``,
 ``initial_state(n)``, ``transition(state, actions, uniform)`` and ``observe(state)``:
-:class:`oppshape.envs.coin_game.CoinGame` and :class:`IteratedGameCore`.
+:class:`oppshape.envs.coin_game.CoinGame` and
+:class:`oppshape.envs.iterated_matrix_game.IteratedMatrixGame`.
 
 Every agent's parameters are plain tensor dicts, so a looked-ahead opponent (a function of the
 other agent's parameters) plays exactly like a module's own parameters.

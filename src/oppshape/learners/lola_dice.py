@@ -21,7 +21,7 @@ class LOLADiCE(POLADiCE):
     """Two GRU agents trained by LOLA-DiCE.
 
     Args:
-        game: a tensor-level game (``CoinGame`` or ``IteratedGameCore``).
+        game: a tensor-level game (``CoinGame`` or ``IteratedMatrixGame``).
         inner_lr: the opponent's look-ahead step size (``--lr_in``).
         outer_lr: the agents' Adam step size (``--lr_out``).
         value_lr: the value baselines' step size (``--lr_v``).

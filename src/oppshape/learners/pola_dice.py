@@ -144,7 +144,7 @@ class POLADiCE:
     """Two GRU agents trained by POLA-DiCE (or LOLA-DiCE with 1 / 1 steps and zero betas).
 
     Args:
-        game: a tensor-level game (``CoinGame`` or ``IteratedGameCore``).
+        game: a tensor-level game (``CoinGame`` or ``IteratedMatrixGame``).
         config: the hyperparameters.
         hidden_size: GRU width (POLA: 64).
         num_seeds: independent runs trained together.
