@@ -16,8 +16,9 @@ ARGS ?=
 .PHONY: install demo test bench clean-venv FORCE \
 	pola-ipd-exact stackelberg-allgames-ppo stackelberg-allgames-pg stackelberg-queries \
 	stackelberg-leader-memory stackelberg-table loqa-ipd loqa-coin loqa-coin-scaling \
-	coma-matrix-sanity coma-vmas dial-switch-3 dial-switch-4 rial-switch-3 rial-switch-4 comm-switch dial-switch rial-switch \
-	pola-dice-ipd pola-om-ipd lola-dice-ipd pola-dice-coin pola-om-coin lola-dice-coin dice-small
+	coma-matrix-sanity coma-vmas coma-navigation coma-balance coma-transport coma-simple-spread coma-give-way \
+	dial-switch-3 dial-switch-4 rial-switch-3 rial-switch-4 comm-switch dial-switch rial-switch \
+	pola-dice-ipd pola-om-ipd lola-dice-ipd pola-dice-coin pola-om-coin lola-dice-coin dice-small dice-small-ipd
 
 install: $(STAMP)
 
@@ -81,6 +82,23 @@ coma-matrix-sanity: $(STAMP)
 coma-vmas: $(STAMP)
 	$(PY) scripts/coma_vmas.py --jobs 2 --output docs/results/coma_vmas.md $(ARGS)
 
+# one task of coma-vmas: COMA / MAPPO / IPPO x 3 seeds, runs shared with coma-vmas (runs/coma_vmas),
+# table printed, plot in runs/coma_vmas/returns_<task>.png
+coma-navigation: $(STAMP)
+	$(PY) scripts/coma_vmas.py --jobs 2 --tasks navigation $(ARGS)
+
+coma-balance: $(STAMP)
+	$(PY) scripts/coma_vmas.py --jobs 2 --tasks balance $(ARGS)
+
+coma-transport: $(STAMP)
+	$(PY) scripts/coma_vmas.py --jobs 2 --tasks transport $(ARGS)
+
+coma-simple-spread: $(STAMP)
+	$(PY) scripts/coma_vmas.py --jobs 2 --tasks simple_spread $(ARGS)
+
+coma-give-way: $(STAMP)
+	$(PY) scripts/coma_vmas.py --jobs 2 --tasks give_way $(ARGS)
+
 dial-switch-3: $(STAMP)
 	$(CLI) experiment=dial_switch_3 $(ARGS)
 
@@ -110,6 +128,11 @@ pola-dice-ipd pola-om-ipd lola-dice-ipd pola-dice-coin pola-om-coin lola-dice-co
 
 dice-small: $(STAMP)
 	for e in pola_dice_ipd pola_om_ipd lola_dice_ipd pola_dice_coin pola_om_coin lola_dice_coin; do \
+		$(CLI) experiment=$${e}_small $(ARGS) || exit 1; done
+
+# the IPD half of dice-small: the paper's ordering POLA-DiCE ~ POLA-OM > LOLA-DiCE in ~15 min on one core
+dice-small-ipd: $(STAMP)
+	for e in pola_dice_ipd pola_om_ipd lola_dice_ipd; do \
 		$(CLI) experiment=$${e}_small $(ARGS) || exit 1; done
 
 clean-venv:
