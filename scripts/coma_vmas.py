@@ -1,12 +1,13 @@
 """COMA vs MAPPO vs IPPO on VMAS tasks: same env, batch and frame budget, several seeds each.
 
-Runs ``python -m oppshape experiment=coma_<task> algo=<algo> seed=<s>`` for every combination (skipping
-runs whose ``summary.json`` already exists, so an interrupted sweep resumes), then plots the greedy
-evaluation return against environment frames (mean and range over seeds) and prints a Markdown table of
-final returns next to a uniformly random policy's.
+Runs ``python -m oppshape experiment=coma_<task> [algo=mappo|ippo] seed=<s>`` for every combination (COMA
+with the experiment's own COMA config; a run whose ``summary.json`` already exists with the same settings is
+skipped, so an interrupted sweep resumes), then plots the greedy evaluation return against environment
+frames (mean and range over seeds) and prints a Markdown table of final returns next to a uniformly random
+policy's.
 
     python scripts/coma_vmas.py --jobs 2 --output docs/results/coma_vmas.md   # the full sweep (hours on 2 cores)
-    python scripts/coma_vmas.py --tasks navigation --seeds 0 --iterations 5   # a smoke run
+    python scripts/coma_vmas.py --tasks navigation --seeds 0 --iterations 5 --out runs/coma_smoke   # a smoke run
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from omegaconf import DictConfig, OmegaConf
+
 TASKS = ("navigation", "balance", "transport", "simple_spread", "give_way")
 ALGOS = ("coma", "mappo", "ippo")
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,16 +33,56 @@ def run_dir(out: Path, task: str, algo: str, seed: int) -> Path:
     return out / task / algo / f"seed{seed}"
 
 
+def overrides_for(task: str, algo: str, seed: int, target: Path, iterations: int | None) -> list[str]:
+    """CLI overrides of one run. COMA keeps the experiment's own COMA config (coma_navigation picks
+    configs/algo/coma_fast.yaml); the baselines replace the algo group and keep their own settings."""
+    overrides = [f"experiment=coma_{task}", f"seed={seed}", f"run_dir={target}"]
+    if algo != "coma":
+        overrides.append(f"algo={algo}")
+    if iterations is not None:
+        overrides.append(f"trainer.iterations={iterations}")
+    return overrides
+
+
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """``{"lr": 1, "net": {"width": 64}}`` -> ``{"lr": 1, "net.width": 64}`` (keys prefixed by ``prefix``)."""
+    flat = {}
+    for key, value in tree.items():
+        flat.update(flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat
+
+
+def run_settings(cfg: DictConfig) -> dict:
+    """What decides a run's result here, flattened: every algo and env key, the seed and the iterations."""
+    settings = {"seed": cfg.seed, "trainer.iterations": cfg.trainer.iterations}
+    for group in ("algo", "env"):
+        settings.update(flatten(OmegaConf.to_container(cfg[group], resolve=True), f"{group}."))
+    return settings
+
+
+def check_reusable(out: Path, task: str, algo: str, seed: int, iterations: int | None) -> None:
+    """Raise if a finished run is already in this run's directory with other settings (it would be skipped)."""
+    from oppshape.cli import compose  # imports torch: not needed for --help
+
+    target = run_dir(out, task, algo, seed)
+    if not (target / "summary.json").exists():
+        return
+    then = run_settings(OmegaConf.load(target / "config.yaml"))
+    now = run_settings(compose(overrides_for(task, algo, seed, target, iterations)))
+    changed = {key: (then.get(key), value) for key, value in now.items() if then.get(key) != value}
+    if changed:
+        raise RuntimeError(f"{target} holds a finished run with other settings (then, now): {changed}; "
+                           "delete it or pass another --out")
+
+
 def launch(out: Path, task: str, algo: str, seed: int, iterations: int | None) -> str:
     """Train one run in a child process (one CPU thread, lower priority); returns a log line."""
     target = run_dir(out, task, algo, seed)
     if (target / "summary.json").exists():
         return f"skip {target} (done)"
-    overrides = [f"experiment=coma_{task}", f"algo={algo}", f"seed={seed}", f"run_dir={target}",
-                 "trainer.progress=false", "logger=quiet"]
-    if iterations is not None:
-        overrides.append(f"trainer.iterations={iterations}")
+    overrides = overrides_for(task, algo, seed, target, iterations)
     command = ["nice", "-n", "10", sys.executable, "-m", "oppshape", *overrides]
+    command += ["trainer.progress=false", "logger=quiet"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
@@ -78,7 +121,7 @@ def plot(out: Path, tasks: list[str], algos: list[str], seeds: list[int]) -> Pat
             ax.set(title=task, xlabel="frames", ylabel=label)
     axes[0][0].legend()
     fig.tight_layout()
-    path = out / "returns.png"
+    path = out / ("returns.png" if tuple(tasks) == TASKS else f"returns_{'_'.join(tasks)}.png")
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
@@ -127,6 +170,8 @@ def main() -> None:
             parser.error(f"unknown {name}(s) {unknown}; valid choices: {', '.join(valid)}")
     seeds = [int(s) for s in args.seeds.split(",")]
     jobs = [(task, algo, seed) for seed in seeds for task in tasks for algo in algos]
+    for job in jobs:  # before the pool: Hydra's compose is not thread-safe
+        check_reusable(args.out, *job, args.iterations)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for line in pool.map(lambda job: launch(args.out, *job, args.iterations), jobs):
             print(line, flush=True)
