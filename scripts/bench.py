@@ -64,13 +64,17 @@ def main() -> None:
         stamp = f"_{datetime.date.today()} on {machine()}; `{' '.join(sys.argv[1:]) or 'make bench'}`; {time.perf_counter() - started:.0f} s; load average at start {load_average:.1f}_"
         sections[name] = f"<!-- bench:{name} -->\n{body}\n\n{stamp}\n<!-- /bench:{name} -->"
         print(body, flush=True)
+        write(args.output, sections)  # after every section: an interrupted run keeps what it measured
+    print(f"wrote {args.output}")
+
+
+def write(output: Path, sections: dict[str, str]) -> None:
     header = (
         "# Benchmarks\n\nMeasured by `make bench` (`scripts/bench.py`, one module per family in `scripts/bench/`).\n"
         "Each section records the date, machine and command that produced it; re-run a single section with\n"
         "`make bench ARGS=\"--only <name>\"`. CI never runs these.\n"
     )
-    args.output.write_text(header + "\n" + "\n\n".join(sections[k] for k in sorted(sections)) + "\n")
-    print(f"wrote {args.output}")
+    output.write_text(header + "\n" + "\n\n".join(sections[k] for k in sorted(sections)) + "\n")
 
 
 if __name__ == "__main__":
