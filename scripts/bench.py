@@ -72,7 +72,8 @@ def write(output: Path, sections: dict[str, str]) -> None:
     header = (
         "# Benchmarks\n\nMeasured by `make bench` (`scripts/bench.py`, one module per family in `scripts/bench/`).\n"
         "Each section records the date, machine and command that produced it; re-run a single section with\n"
-        "`make bench ARGS=\"--only <name>\"`. CI never runs these.\n"
+        "`make bench ARGS=\"--only <name>\"`. CI never runs these. On the 2-core VM used so far, the same code\n"
+        "timed minutes apart differs by up to ~25%: compare rows taken in one run, not across sections.\n"
     )
     output.write_text(header + "\n" + "\n\n".join(sections[k] for k in sorted(sections)) + "\n")
 
