@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -65,6 +66,12 @@ ROOT_KEYS = ("seed", "device", "resume", "run_dir", "name", "env", "algo", "trai
 def _require(ok: bool, key: str, value: Any, valid: str) -> None:
     if not ok:
         raise ConfigError(f"invalid value {key}={value!r}; expected {valid}")
+
+
+def check_choice(key: str, value: str, choices: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming ``key``, the bad ``value`` and the valid ``choices``."""
+    if value not in choices:
+        raise ValueError(f"invalid {key}={value!r}; valid choices: {', '.join(choices)}")
 
 
 def check_section(node: Any, schema: type, path: str) -> Any:

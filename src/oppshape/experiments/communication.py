@@ -16,7 +16,7 @@ import torch
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
-from oppshape.config import check_section
+from oppshape.config import check_choice, check_section
 from oppshape.envs.switch_game import SwitchGame, switch_days
 from oppshape.experiments.base import Experiment, MetricsHistory
 from oppshape.learners.communication import CommunicationLearner
@@ -159,10 +159,8 @@ def plot_test_reward(history: MetricsHistory, plots_dir: Path) -> None:
 def build(cfg: DictConfig, device: torch.device) -> Experiment:
     """The switch-riddle experiment for ``cfg.algo`` (dial / rial) on ``cfg.env`` (switch)."""
     algo_name, env_name = str(cfg.algo.name), str(cfg.env.name)
-    if algo_name not in ALGO_SCHEMAS:
-        raise ValueError(f"invalid algo.name={algo_name!r}; valid choices: {', '.join(ALGO_SCHEMAS)}")
-    if env_name not in ENV_SCHEMAS:
-        raise ValueError(f"invalid env.name={env_name!r}; valid choices: {', '.join(ENV_SCHEMAS)}")
+    check_choice("algo.name", algo_name, tuple(ALGO_SCHEMAS))
+    check_choice("env.name", env_name, tuple(ENV_SCHEMAS))
     algo = check_section(cfg.algo, ALGO_SCHEMAS[algo_name], "algo")
     env = check_section(cfg.env, SwitchEnvConfig, "env")
     assert isinstance(algo, RIALConfig) and isinstance(env, SwitchEnvConfig)

@@ -15,12 +15,12 @@ import torch
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
-from oppshape.config import check_section
+from oppshape.config import check_choice, check_section
 from oppshape.experiments.base import Experiment, MetricsHistory
 from oppshape.games.exact import STATE_NAMES
 from oppshape.games.payoffs import PAYOFF_NAMES, payoff_table
 from oppshape.learners.exact_opponent_model import OpponentModelRule
-from oppshape.learners.exact_shaping import ExactShapingLearner, ShapingRule, check_choice
+from oppshape.learners.exact_shaping import ExactShapingLearner, ShapingRule
 from oppshape.modules.memory_one import PARAMETERIZATIONS, make_memory_one_policy
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}

@@ -25,6 +25,7 @@ import torch
 from tensordict import TensorDictBase
 from torch import nn
 
+from oppshape.config import check_choice
 from oppshape.eval.ipd_metrics import cooperation_summary, finds_tft, return_per_step
 from oppshape.games.exact import exact_values
 from oppshape.learners.exact_lookahead import (
@@ -44,12 +45,6 @@ from oppshape.learners.exact_opponent_model import (
 #: Valid ``lookahead`` names: none (naive learning), exact (LOLA/POLA through the actual update),
 #: taylor (original LOLA's first-order approximation).
 LOOKAHEADS: tuple[str, ...] = ("none", "exact", "taylor")
-
-
-def check_choice(key: str, value: str, choices: Sequence[str]) -> None:
-    """Raise ``ValueError`` naming ``key``, the bad ``value`` and the valid ``choices``."""
-    if value not in choices:
-        raise ValueError(f"invalid {key}={value!r}; valid choices: {', '.join(choices)}")
 
 
 @dataclass(frozen=True)
