@@ -16,7 +16,7 @@ ARGS ?=
 .PHONY: install demo test bench clean-venv FORCE \
 	pola-ipd-exact stackelberg-allgames-ppo stackelberg-allgames-pg stackelberg-queries \
 	stackelberg-leader-memory stackelberg-table loqa-ipd loqa-coin loqa-coin-scaling \
-	coma-matrix-sanity coma-vmas coma-navigation coma-balance coma-transport coma-simple-spread coma-give-way \
+	coma-matrix-sanity coma-vmas coma-navigation coma-balance coma-transport coma-simple-spread coma-give-way coma-switch \
 	dial-switch-3 dial-switch-4 rial-switch-3 rial-switch-4 comm-switch dial-switch rial-switch \
 	pola-dice-ipd pola-om-ipd lola-dice-ipd pola-dice-coin pola-om-coin lola-dice-coin dice-small dice-small-ipd
 
@@ -78,6 +78,10 @@ loqa-coin-scaling: $(STAMP)
 
 coma-matrix-sanity: $(STAMP)
 	$(CLI) experiment=coma_matrix_sanity $(ARGS)
+
+# COMA on the switch riddle without communication, 3 and 4 prisoners x 3 seeds, next to the last-day rule
+coma-switch: $(STAMP)
+	$(PY) scripts/coma_switch.py --agents 3 4 --seeds 0 1 2 --output docs/results/coma_switch.md $(ARGS)
 
 coma-vmas: $(STAMP)
 	$(PY) scripts/coma_vmas.py --jobs 2 --output docs/results/coma_vmas.md $(ARGS)

@@ -12,6 +12,7 @@ from oppshape.envs.switch_game import (
     TELL,
     SwitchGame,
     expected_oracle_reward,
+    last_day_rule_return,
     normalized_return,
     oracle_reward,
     switch_days,
@@ -26,8 +27,9 @@ def play(env: SwitchGame, schedule: torch.Tensor, actions: torch.Tensor, message
     outputs = []
     for t in range(actions.shape[1]):
         td["agents", "action"] = actions[:, t]
-        m = torch.zeros(*actions[:, t].shape, env.message_size) if messages is None else messages[:, t]
-        td["agents", "message"] = m
+        if env.communication:
+            m = torch.zeros(*actions[:, t].shape, env.message_size) if messages is None else messages[:, t]
+            td["agents", "message"] = m
         td = env.step(td)
         outputs.append(td)
         td = td["next"].exclude(("agents", "reward"))
@@ -166,3 +168,57 @@ def test_normalized_return_follows_reference_formula() -> None:
     assert normalized_return(torch.tensor([1.0, -1.0, -1.0, 0.0]), oracle) == pytest.approx(-1 / 3)
     assert normalized_return(torch.zeros(2), torch.zeros(2)) == 1.0
     assert normalized_return(torch.tensor([-1.0, 0.0]), torch.zeros(2)) == 0.0
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_without_communication_specs_and_layout(device: str) -> None:
+    env = SwitchGame(3, num_envs=2, communication=False, device=device)
+    check_env_specs(env)
+    assert ("agents", "message") not in env.full_action_spec.keys(True)
+    assert ("agents", "received_message") not in env.full_observation_spec.keys(True)
+    schedule = torch.tensor([[0, 1, 0, 0, 2, 1], [2, 2, 2, 2, 2, 2]], device=device)
+    outputs = play(env, schedule, torch.zeros(2, 3, 3, dtype=torch.long))
+    td = outputs[-1]["next"]  # day 3
+    obs = td["agents", "observation"][0].cpu()  # [n, 1 + D]: in_room, one_hot(day)
+    assert obs[:, 0].tolist() == [1.0, 0.0, 0.0] and (obs[:, 1:] == torch.eye(6)[3]).all()
+    state = td["state"][0].cpu()  # visited (n) | visits / D (n) | in_room (n) | one_hot(day) (D)
+    assert state[:3].tolist() == [1.0, 1.0, 0.0]
+    assert torch.allclose(state[3:6], torch.tensor([3.0, 1.0, 0.0]) / 6)
+    assert state[6:9].tolist() == [1.0, 0.0, 0.0] and state[9:].tolist() == torch.eye(6)[3].tolist()
+    assert td["state"][1, :3].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_without_communication_the_rules_are_unchanged() -> None:
+    schedule = torch.tensor([[0, 1, 2, 0, 1, 2], [0, 1, 2, 0, 1, 2], [0, 0, 0, 0, 0, 0]])
+    actions = torch.zeros(3, 6, 3, dtype=torch.long)
+    actions[0, 2, 2] = TELL
+    actions[1, 1, 1] = TELL
+    rewards = []
+    for communication in (True, False):
+        env = SwitchGame(3, num_envs=3, communication=communication)
+        outputs = play(env, schedule, actions)
+        rewards.append(torch.stack([o["next", "agents", "reward"] for o in outputs], dim=1))
+    assert torch.equal(rewards[0], rewards[1])
+
+
+def brute_force_last_day_rule(n_agents: int) -> float:
+    """Apply the last-day rule to every one of the n^days schedules, deciding by exact conditional
+    frequencies counted over the schedules themselves (no inclusion-exclusion)."""
+    days = switch_days(n_agents)
+    schedules = torch.tensor(list(itertools.product(range(n_agents), repeat=days)))
+    everyone = oracle_reward(schedules, n_agents)
+    last = schedules[:, -1:]
+    own_visits = (schedules == last).sum(-1)
+    value = 0.0
+    for k in own_visits.unique():
+        group = own_visits == k
+        p_all = everyone[group].mean()
+        if p_all > 0.5:
+            value += (2 * everyone[group] - 1).sum().item()
+    return value / len(schedules)
+
+
+@pytest.mark.parametrize("n_agents", [2, 3, 4])
+def test_last_day_rule_value_matches_brute_force(n_agents: int) -> None:
+    assert last_day_rule_return(n_agents) == pytest.approx(brute_force_last_day_rule(n_agents), abs=1e-9)
+    assert last_day_rule_return(n_agents) <= expected_oracle_reward(n_agents) + 1e-12

@@ -8,7 +8,13 @@ from omegaconf import OmegaConf
 from oppshape.cli import compose
 from oppshape.config import ConfigError, validate
 from oppshape.experiments.coma import build, optimal_joint_action
-from oppshape.experiments.coma_schemas import COMAConfig, MatrixGameEnvConfig, PPOConfig, VmasEnvConfig
+from oppshape.experiments.coma_schemas import (
+    COMAConfig,
+    MatrixGameEnvConfig,
+    PPOConfig,
+    SwitchNoCommEnvConfig,
+    VmasEnvConfig,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -78,6 +84,29 @@ def test_coma_reaches_the_optimal_joint_action_of_a_coordination_game() -> None:
     assert result["random_return"] < 30.0
 
 
+def test_switch_without_communication_runs_masked_recurrent_coma_with_a_state_critic() -> None:
+    cfg = compose(["experiment=coma_switch_3", "seed=1", "env.num_envs=8", "env.eval_envs=16",
+                   "algo.frames_per_batch=48"])
+    validate(cfg)
+    experiment = build(cfg, torch.device("cpu"))
+    batch = experiment.collect()
+    assert batch["state"].shape == (8, 6, 3 * 3 + 6)
+    assert (batch["agents", "action"][~batch["agents", "action_mask"][..., 1]] == 0).all()  # Tell only in the room
+    assert batch["next", "done"].any()  # games end on different days inside the batch
+    metrics = experiment.learner.update(batch)
+    assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
+    evaluation = experiment.evaluate()
+    assert evaluation["reference_return"] == pytest.approx(0.5267, abs=1e-4)
+    assert evaluation["eval_normalized"] == pytest.approx(evaluation["eval_return"] / evaluation["oracle_return"])
+
+
+@pytest.mark.parametrize("baseline", ["mappo", "ippo"])
+def test_switch_without_communication_refuses_the_memoryless_baselines(baseline: str) -> None:
+    cfg = compose(["experiment=coma_switch_3", f"algo={baseline}"])
+    with pytest.raises(ConfigError, match=f"env.name='switch_nocomm' needs algo=coma .*the {baseline} baseline"):
+        build(cfg, torch.device("cpu"))
+
+
 def test_navigation_tunes_only_comas_actor_step_size() -> None:
     assert compose(["experiment=coma_navigation"]).algo.actor_lr == 2e-3  # configs/algo/coma_fast.yaml
     assert compose(["experiment=coma_navigation", "algo=coma"]).algo.actor_lr == compose(["algo=coma"]).algo.actor_lr
@@ -101,6 +130,7 @@ def test_optimal_joint_action_is_brute_forced_from_the_payoff() -> None:
         (lambda: PPOConfig(clip_epsilon=1.5), "algo.clip_epsilon"),
         (lambda: VmasEnvConfig(scenario="football"), "env.scenario='football'; expected one of navigation"),
         (lambda: MatrixGameEnvConfig(payoff="ipd2"), "env.payoff='ipd2'"),
+        (lambda: SwitchNoCommEnvConfig(n_agents=1), "env.n_agents=1; expected an integer >= 2"),
     ],
 )
 def test_bad_values_are_named_with_valid_choices(make, message: str) -> None:

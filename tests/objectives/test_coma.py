@@ -65,13 +65,13 @@ def make_batch(n_envs: int = 2, steps: int = 4, mask: torch.Tensor | None = None
     )
 
 
-def table_loss(table: torch.Tensor, **actor_kwargs) -> COMALoss:
+def table_loss(table: torch.Tensor, advantage_source: str = "q", logit_penalty: float = 0.0, **actor_kwargs) -> COMALoss:
     critic = TensorDictModule(
         JointTableCritic(table), in_keys=[("agents", "observation"), ("agents", "action")],
         out_keys=[("agents", "action_value")],
     )
     actor = make_coma_actor(n_agents=N_AGENTS, observation_dim=OBS, n_actions=N_ACTIONS, **actor_kwargs)
-    return COMALoss(actor, critic)
+    return COMALoss(actor, critic, advantage_source=advantage_source, logit_penalty=logit_penalty)
 
 
 pytestmark = pytest.mark.filterwarnings("ignore:No target network updater")
@@ -108,6 +108,38 @@ def test_counterfactual_advantage_matches_brute_force() -> None:
     torch.testing.assert_close(out["loss_entropy"], -0.01 * entropy)
 
 
+def test_returns_advantage_is_the_critic_target_minus_the_same_baseline() -> None:
+    table = torch.randn(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS)
+    loss = table_loss(table, advantage_source="returns")
+    batch = make_batch()
+    loss(batch)
+    probs = loss.policy_probs(batch).detach()
+    action = batch["agents", "action"]
+    q_taken = torch.stack([table[a][action[..., 0], action[..., 1], action[..., 2]] for a in range(N_AGENTS)], -1)
+    baseline = q_taken.unsqueeze(-1) - brute_force_advantage(table, probs, action)
+    torch.testing.assert_close(batch["agents", "advantage"], batch["agents", "value_target"] - baseline)
+    with pytest.raises(ValueError, match="advantage_source='gae'; valid choices: q, returns"):
+        table_loss(table, advantage_source="gae")
+
+
+def test_logit_penalty_is_the_centred_square_of_the_available_logits() -> None:
+    mask = torch.tensor([[True, False, True], [True, True, True], [True, False, False]]).expand(2, 4, 3, 3).clone()
+    loss = table_loss(torch.randn(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS), logit_penalty=0.5,
+                      action_mask_key=("agents", "mask"))
+    loss.set_keys(action_mask=("agents", "mask"))
+    batch = make_batch(mask=mask)
+    out = loss(batch)
+    logits = loss.actor_network(batch.clone())["agents", "logits"].detach()
+    expected = []
+    for row, row_mask in zip(logits.reshape(-1, N_ACTIONS), mask.reshape(-1, N_ACTIONS)):
+        z = row[row_mask]
+        expected.append(((z - z.mean()) ** 2).mean())
+    torch.testing.assert_close(out["loss_logits"], 0.5 * torch.stack(expected).mean())
+    assert "loss_logits" not in table_loss(torch.zeros(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS))(make_batch()).keys()
+    with pytest.raises(ValueError, match="logit_penalty must be >= 0"):
+        table_loss(torch.zeros(1), logit_penalty=-1.0)
+
+
 def test_masked_actions_are_left_out_of_the_baseline() -> None:
     mask = torch.tensor([[True, False, True], [False, True, True], [True, True, True]]).expand(2, 4, 3, 3).clone()
     table = torch.randn(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS)
@@ -121,6 +153,18 @@ def test_masked_actions_are_left_out_of_the_baseline() -> None:
     expected = brute_force_advantage(table, probs, batch["agents", "action"], mask)
     torch.testing.assert_close(batch["agents", "advantage"], expected)
     assert batch["agents", "advantage"].abs().max() < 100
+
+
+def test_masked_actions_give_finite_gradients() -> None:
+    """Masked actions have probability exactly 0; the entropy bonus must not turn that into inf * 0 = NaN."""
+    mask = torch.tensor([[True, False, False], [True, True, False], [True, True, True]]).expand(2, 4, 3, 3).clone()
+    loss = table_loss(torch.randn(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS), action_mask_key=("agents", "mask"))
+    loss.set_keys(action_mask=("agents", "mask"))
+    out = loss(make_batch(mask=mask))
+    (out["loss_actor"] + out["loss_entropy"]).backward()
+    grads = [p.grad for p in loss.actor_network_params.values(True, True) if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    assert any(g.abs().sum() > 0 for g in grads)
 
 
 def test_targets_bootstrap_from_the_next_joint_action_and_stop_at_termination() -> None:

@@ -53,6 +53,25 @@ def expected_oracle_reward(n_agents: int, days: int | None = None) -> float:
     )
 
 
+def last_day_rule_return(n_agents: int) -> float:
+    """Expected return without communication of the Bayes-optimal last-day rule (a reference, not a proven
+    optimum): nobody tells before the last day; the prisoner in the room then tells iff, given only how
+    often they have been in the room, P(everyone has been) > 1/2.
+
+    Given ``k`` own visits the other ``D - k`` days are uniform over the other ``n - 1`` prisoners, so
+    P(all of them appear) is the inclusion-exclusion sum of :func:`expected_oracle_reward` over ``n - 1``
+    prisoners and ``D - k`` days; telling is worth ``2 P - 1``. 0.527 for n=3 (0.711 of the oracle), 0.572 for n=4 (0.732).
+    """
+    days = switch_days(n_agents)
+    total = 0.0
+    for earlier in range(days):  # own visits before the last day, Binomial(days - 1, 1 / n)
+        p_visits = math.comb(days - 1, earlier) * (1 / n_agents) ** earlier * (1 - 1 / n_agents) ** (days - 1 - earlier)
+        others_days = days - 1 - earlier
+        p_all = expected_oracle_reward(n_agents - 1, others_days) if others_days > 0 else 0.0
+        total += p_visits * max(0.0, 2.0 * p_all - 1.0)
+    return total
+
+
 def normalized_return(returns: torch.Tensor, oracle: torch.Tensor) -> torch.Tensor:
     """Mean return over mean oracle return on the same schedules, the reference's test metric.
 
@@ -72,6 +91,11 @@ class SwitchGame(EnvBase):
         n_agents: number of prisoners, at least 2; the episode lasts ``4 * n_agents - 6`` days.
         num_envs: games stepped together (the batch size ``B``).
         message_size: width ``M`` of a message (1 for DIAL's bit; RIAL sends a one-hot of 2).
+        communication: ``False`` removes the channel (the riddle without communication, for COMA):
+            no message keys; each prisoner observes ``[in_room, one_hot(day)]`` ``[B, n, 1 + D]``
+            (the paper's agents also see the day) and a global ``"state"`` ``[B, 3n + D]`` =
+            ``[visited so far, visits so far / D, in_room, one_hot(day)]`` is exposed for a centralised
+            critic (the visit counts are what the prisoners' own histories tell them).
         device: where the schedules live.
 
     Keys (``n = n_agents``, ``D = days``):
@@ -99,6 +123,7 @@ class SwitchGame(EnvBase):
         n_agents: int = 3,
         num_envs: int = 1,
         message_size: int = 1,
+        communication: bool = True,
         device: torch.device | str = "cpu",
     ) -> None:
         if n_agents < 2:
@@ -111,6 +136,7 @@ class SwitchGame(EnvBase):
         self.n_agents = n_agents
         self.days = switch_days(n_agents)
         self.message_size = message_size
+        self.communication = communication
         self._generator: torch.Generator | None = None
         self._make_specs()
 
@@ -119,12 +145,33 @@ class SwitchGame(EnvBase):
         agents_shape = (*batch, n)
         schedule = Bounded(0, n - 1, shape=(*batch, self.days), dtype=torch.int64, device=device)
         day = Bounded(0, self.days, shape=(*batch, 1), dtype=torch.int64, device=device)
+        action_mask = Binary(N_ACTIONS, shape=(*agents_shape, N_ACTIONS), dtype=torch.bool, device=device)
+        self.full_reward_spec = agents_reward_spec(batch, n, device)
+        self.full_done_spec = done_spec(batch, device)
+        if not self.communication:
+            state = Bounded(0, 1, shape=(*batch, 3 * n + self.days), device=device)
+            self.full_observation_spec = Composite(
+                agents=Composite(
+                    observation=Bounded(0, 1, shape=(*agents_shape, 1 + self.days), device=device),
+                    action_mask=action_mask,
+                    shape=agents_shape,
+                    device=device,
+                ),
+                schedule=schedule,
+                day=day,
+                state=state,
+                shape=batch,
+                device=device,
+            )
+            self.full_state_spec = Composite(schedule=schedule.clone(), day=day.clone(), shape=batch, device=device)
+            self.full_action_spec = agents_action_spec(batch, n, N_ACTIONS, device)
+            return
         self.full_observation_spec = Composite(
             agents=Composite(
                 observation=Bounded(0, 1, shape=(*agents_shape, 1), device=device),
                 received_message=Bounded(0, 1, shape=(*agents_shape, self.message_size), device=device),
                 message_sources=Bounded(0, 1, shape=(*agents_shape, n), device=device),
-                action_mask=Binary(N_ACTIONS, shape=(*agents_shape, N_ACTIONS), dtype=torch.bool, device=device),
+                action_mask=action_mask,
                 shape=agents_shape,
                 device=device,
             ),
@@ -136,34 +183,43 @@ class SwitchGame(EnvBase):
         self.full_state_spec = Composite(schedule=schedule.clone(), day=day.clone(), shape=batch, device=device)
         message = Bounded(0, 1, shape=(*agents_shape, self.message_size), device=device)
         self.full_action_spec = agents_action_spec(batch, n, N_ACTIONS, device, message=message)
-        self.full_reward_spec = agents_reward_spec(batch, n, device)
-        self.full_done_spec = done_spec(batch, device)
 
     def _in_room(self, schedule: torch.Tensor, day: torch.Tensor) -> torch.Tensor:
         """``[B, n]`` one-hot of the prisoner in the room on ``day`` (``[B, 1]``, clamped to the last day)."""
         today = schedule.gather(-1, day.clamp(max=self.days - 1)).squeeze(-1)
         return torch.nn.functional.one_hot(today, self.n_agents)
 
+    def _visits(self, schedule: torch.Tensor, day: torch.Tensor) -> torch.Tensor:
+        """``[B, n]`` int: how often each prisoner has been in the room up to and including ``day``."""
+        past = torch.arange(self.days, device=self.device) <= day  # [B, D]
+        return (torch.nn.functional.one_hot(schedule, self.n_agents) * past.unsqueeze(-1)).sum(dim=-2)
+
     def _output(
         self,
         schedule: torch.Tensor,
         day: torch.Tensor,
-        message_sources: torch.Tensor,
-        received: torch.Tensor,
+        message_sources: torch.Tensor | None,
+        received: torch.Tensor | None,
         reward: torch.Tensor | None,
         terminated: torch.Tensor,
     ) -> TensorDict:
         in_room = self._in_room(schedule, day)
         action_mask = torch.stack([torch.ones_like(in_room, dtype=torch.bool), in_room.bool()], dim=-1)
-        agents = {
-            "observation": in_room.unsqueeze(-1).to(torch.float32),
-            "received_message": received,
-            "message_sources": message_sources,
-            "action_mask": action_mask,
-        }
+        agents = {"action_mask": action_mask}
+        root = {"schedule": schedule, "day": day}
+        if self.communication:
+            agents.update(observation=in_room.unsqueeze(-1).to(torch.float32), received_message=received,
+                          message_sources=message_sources)
+        else:
+            today = torch.nn.functional.one_hot(day.squeeze(-1).clamp(max=self.days - 1), self.days)
+            agents["observation"] = torch.cat(
+                [in_room.unsqueeze(-1), today.unsqueeze(-2).expand(*in_room.shape, self.days)], dim=-1
+            ).to(torch.float32)
+            visits = self._visits(schedule, day)
+            root["state"] = torch.cat([visits > 0, visits / self.days, in_room, today], dim=-1).to(torch.float32)
         if reward is not None:
             agents["reward"] = reward
-        return step_output(self, self.n_agents, agents, {"schedule": schedule, "day": day}, terminated=terminated)
+        return step_output(self, self.n_agents, agents, root, terminated=terminated)
 
     def sample_schedule(self) -> torch.Tensor:
         """``[B, days]`` prisoner in the room each day, uniform and independent (paper Sec. 6.1)."""
@@ -186,8 +242,8 @@ class SwitchGame(EnvBase):
                 schedule = torch.where(keep, tensordict["schedule"], schedule)
             day = torch.where(keep, tensordict["day"], day)
         n, m = self.n_agents, self.message_size
-        sources = torch.zeros((*self.batch_size, n, n), device=self.device)
-        received = torch.zeros((*self.batch_size, n, m), device=self.device)
+        sources = torch.zeros((*self.batch_size, n, n), device=self.device) if self.communication else None
+        received = torch.zeros((*self.batch_size, n, m), device=self.device) if self.communication else None
         return self._output(schedule, day, sources, received, reward=None, terminated=terminated)
 
     def _step(self, tensordict: TensorDictBase) -> TensorDict:
@@ -195,13 +251,13 @@ class SwitchGame(EnvBase):
         in_room_today = self._in_room(schedule, day)  # [B, n]
         tells = (tensordict["agents", "action"].long() == TELL) & in_room_today.bool()
         told = tells.any(dim=-1, keepdim=True)  # [B, 1]
-        past = torch.arange(self.days, device=self.device) <= day  # [B, D]: days up to and including today
-        visits = torch.nn.functional.one_hot(schedule, self.n_agents) * past.unsqueeze(-1)
-        everyone_visited = visits.amax(dim=-2).bool().all(dim=-1, keepdim=True)  # [B, 1]
+        everyone_visited = (self._visits(schedule, day) > 0).all(dim=-1, keepdim=True)  # [B, 1]
         team_reward = told.to(torch.float32) * (2.0 * everyone_visited.to(torch.float32) - 1.0)
         reward = team_reward.unsqueeze(-1).expand(*self.batch_size, self.n_agents, 1)
         terminated = told | (day >= self.days - 1)
         next_day = day + 1
+        if not self.communication:
+            return self._output(schedule, next_day, None, None, reward, terminated)
         in_room_next = self._in_room(schedule, next_day)
         # row i: today's sender (one-hot) if i is in the room tomorrow; gather/mask only, so DIAL's
         # gradient flows from received_message back into message

@@ -1,4 +1,5 @@
-"""COMA family: COMA against MAPPO and IPPO on VMAS tasks and on matrix games with a known optimum.
+"""COMA family: COMA against MAPPO and IPPO on VMAS tasks and on matrix games with a known optimum, and COMA
+alone on the switch riddle without communication (masked actions, GRU actors, a known reference policy).
 
 ``build`` makes the env, the actor and critic of ``cfg.algo.name``, its loss and learner, a TorchRL
 collector, and a greedy evaluation that also reports a uniformly random policy's return on the same task.
@@ -22,10 +23,12 @@ from torchrl.envs.utils import ExplorationType, set_exploration_type
 from torchrl.modules import MultiAgentMLP, ProbabilisticActor
 from torchrl.objectives.multiagent import IPPOLoss, MAPPOLoss
 
+from oppshape.config import ConfigError
 from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
+from oppshape.envs.switch_game import SwitchGame, expected_oracle_reward, last_day_rule_return, switch_days
 from oppshape.envs.vmas_factory import make_vmas_env
 from oppshape.experiments.base import Experiment, MetricsHistory
-from oppshape.experiments.coma_schemas import ALGO_SCHEMAS, ENV_SCHEMAS, COMAConfig, PPOConfig
+from oppshape.experiments.coma_schemas import ALGO_SCHEMAS, COMA_ONLY_ENVS, ENV_SCHEMAS, COMAConfig, PPOConfig
 from oppshape.learners.coma import COMALearner
 from oppshape.learners.mappo import PPOLearner
 from oppshape.modules.coma_actor import actor_body, epsilon_head, make_coma_actor
@@ -36,6 +39,7 @@ __all__ = ["ALGO_SCHEMAS", "ENV_SCHEMAS", "build"]
 
 OBSERVATION = ("agents", "observation")
 ACTION = ("agents", "action")
+ACTION_MASK = ("agents", "action_mask")
 
 
 def make_env(env_cfg: Any, num_envs: int, device: torch.device, seed: int | None) -> EnvBase:
@@ -44,6 +48,13 @@ def make_env(env_cfg: Any, num_envs: int, device: torch.device, seed: int | None
         return make_vmas_env(
             env_cfg.scenario, num_envs=num_envs, max_steps=env_cfg.max_steps, device=device, seed=seed,
             **env_cfg.scenario_kwargs,
+        )
+    if env_cfg.name == "switch_nocomm":
+        game = SwitchGame(env_cfg.n_agents, num_envs=num_envs, communication=False, device=device)
+        if seed is not None:
+            game.set_seed(seed)
+        return TransformedEnv(
+            game, Compose(InitTracker(), RewardSum(in_keys=[("agents", "reward")], out_keys=[("agents", "episode_reward")]))
         )
     game = IteratedMatrixGame(
         num_envs=num_envs, payoff=env_cfg.payoff, cf=env_cfg.cf, episode_length=env_cfg.episode_length, device=device
@@ -54,6 +65,8 @@ def make_env(env_cfg: Any, num_envs: int, device: torch.device, seed: int | None
 
 
 def episode_length(env_cfg: Any) -> int:
+    if env_cfg.name == "switch_nocomm":
+        return switch_days(env_cfg.n_agents)
     return env_cfg.max_steps if env_cfg.name == "vmas" else env_cfg.episode_length
 
 
@@ -106,20 +119,28 @@ def build_ppo(algo: PPOConfig, n_agents: int, obs_dim: int, n_actions: int, devi
     return actor, learner
 
 
-def build_coma(algo: COMAConfig, n_agents: int, obs_dim: int, n_actions: int, device: torch.device):
+def build_coma(
+    algo: COMAConfig, n_agents: int, obs_dim: int, n_actions: int, device: torch.device, *,
+    state_dim: int | None = None, masked: bool = False,
+):
+    """COMA's actor and learner; ``state_dim`` feeds the env's ``"state"`` to the critic (else the concatenated
+    observations), ``masked`` makes actor and loss respect ``("agents", "action_mask")``."""
+    mask_key = ACTION_MASK if masked else None
     actor = make_coma_actor(
         n_agents=n_agents, observation_dim=obs_dim, n_actions=n_actions, recurrent=algo.recurrent,
         share_params=algo.share_params, hidden_size=algo.actor_hidden, eps_init=algo.eps_init, eps_end=algo.eps_end,
-        annealing_frames=algo.eps_anneal_frames, device=device,
+        annealing_frames=algo.eps_anneal_frames, action_mask_key=mask_key, device=device,
     )
     critic = make_coma_critic(
-        n_agents=n_agents, n_actions=n_actions, observation_dim=obs_dim,
+        n_agents=n_agents, n_actions=n_actions, observation_dim=obs_dim, state_dim=state_dim,
         num_cells=(algo.critic_hidden, algo.critic_hidden), device=device,
     )
     loss = COMALoss(
         actor, critic, entropy_coeff=algo.entropy_coeff, normalize_advantage=algo.normalize_advantage,
-        team_reward=algo.team_reward,
+        team_reward=algo.team_reward, advantage_source=algo.advantage_source, logit_penalty=algo.logit_penalty,
     )
+    if masked:
+        loss.set_keys(action_mask=ACTION_MASK)
     if algo.critic_target == "td_lambda":
         loss.make_value_estimator("td_lambda", gamma=algo.gamma, lmbda=algo.td_lambda)
     else:
@@ -148,6 +169,10 @@ def make_evaluate(env_cfg: Any, eval_env: EnvBase, actor: nn.Module) -> Any:
     with torch.no_grad():
         random_return = float(first_episode_return(eval_env.rollout(steps, break_when_any_done=False)).mean())
     optimum = optimal_joint_action(env_cfg).to(eval_env.device) if env_cfg.name == "coma_matrix" else None
+    references = {}
+    if env_cfg.name == "switch_nocomm":
+        references = {"oracle_return": expected_oracle_reward(env_cfg.n_agents),
+                      "reference_return": last_day_rule_return(env_cfg.n_agents)}
 
     def evaluate() -> dict[str, float]:
         with torch.no_grad(), set_exploration_type(ExplorationType.RANDOM):
@@ -159,11 +184,22 @@ def make_evaluate(env_cfg: Any, eval_env: EnvBase, actor: nn.Module) -> Any:
             "eval_return_sampled": float(first_episode_return(sampled).mean()),
             "random_return": random_return,
         }
+        metrics.update(references)
+        if references:
+            metrics["eval_normalized"] = metrics["eval_return"] / references["oracle_return"]
         if optimum is not None:
             metrics["optimal_joint_rate"] = float((rollout[ACTION] == optimum).all(-1).float().mean())
         return metrics
 
     return evaluate
+
+
+def task_title(env_cfg: Any) -> str:
+    if env_cfg.name == "vmas":
+        return env_cfg.scenario
+    if env_cfg.name == "coma_matrix":
+        return env_cfg.payoff
+    return f"the switch riddle without communication, n={env_cfg.n_agents}"
 
 
 def plot_returns(history: MetricsHistory, plots_dir: Path, title: str) -> None:
@@ -193,14 +229,20 @@ def plot_returns(history: MetricsHistory, plots_dir: Path, title: str) -> None:
 def summarize(history: MetricsHistory) -> dict[str, Any]:
     last = {key: value for row in history for key, value in row.items()}
     keys = ("frames", "train_return", "eval_return", "eval_return_sampled", "random_return", "optimal_joint_rate",
-            "wall_time_s")
+            "eval_normalized", "reference_return", "oracle_return", "wall_time_s")
     return {key: last[key] for key in keys if key in last}
 
 
 def build(cfg: DictConfig, device: torch.device) -> Experiment:
-    """The experiment of ``cfg.algo.name`` (coma, mappo, ippo) on ``cfg.env`` (vmas or a matrix game)."""
+    """The experiment of ``cfg.algo.name`` (coma, mappo, ippo) on ``cfg.env`` (vmas, a matrix game, or, for COMA
+    only, the switch riddle without communication)."""
     algo = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ALGO_SCHEMAS[cfg.algo.name]), cfg.algo))
     env_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ENV_SCHEMAS[cfg.env.name]), cfg.env))
+    if env_cfg.name in COMA_ONLY_ENVS and not isinstance(algo, COMAConfig):
+        raise ConfigError(
+            f"env.name={env_cfg.name!r} needs algo=coma (its actions are masked and need memory; the {algo.name} "
+            f"baseline here has neither); valid algos for it: coma"
+        )
     if algo.frames_per_batch % env_cfg.num_envs:
         raise ValueError(
             f"algo.frames_per_batch={algo.frames_per_batch} must be a multiple of env.num_envs={env_cfg.num_envs}"
@@ -211,7 +253,12 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
     obs_dim = env.full_observation_spec[OBSERVATION].shape[-1]
     n_actions = env.full_action_spec[ACTION].space.n
     if isinstance(algo, COMAConfig):
-        actor, learner = build_coma(algo, n_agents, obs_dim, n_actions, device)
+        # the switch riddle's critic needs its global state (who has visited); elsewhere the observations
+        state_dim = env.full_observation_spec["state"].shape[-1] if env_cfg.name == "switch_nocomm" else None
+        actor, learner = build_coma(
+            algo, n_agents, obs_dim, n_actions, device, state_dim=state_dim,
+            masked=ACTION_MASK in env.full_observation_spec.keys(True),
+        )
         if algo.recurrent:
             env = env.append_transform(actor_body(actor).make_tensordict_primer())
             eval_env = eval_env.append_transform(actor_body(actor).make_tensordict_primer())
@@ -222,7 +269,7 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
         auto_register_policy_transforms=False,
     )
     batches = iter(collector)
-    task = env_cfg.scenario if env_cfg.name == "vmas" else env_cfg.payoff
+    task = task_title(env_cfg)
     return Experiment(
         learner=learner,
         collect=lambda: next(batches),

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from oppshape.envs.vmas_factory import VMAS_SCENARIOS
 from oppshape.games.payoffs import PAYOFF_NAMES
-from oppshape.objectives.coma import CRITIC_TARGETS
+from oppshape.objectives.coma import ADVANTAGE_SOURCES, CRITIC_TARGETS
 
 
 def _require(ok: bool, key: str, value: Any, valid: str) -> None:
@@ -48,7 +48,9 @@ class COMAConfig:
     eps_end: float = 0.02  # final exploration epsilon (COMA paper: 0.02)
     eps_anneal_frames: int = 100_000  # frames over which epsilon anneals linearly (pymarl: 100k steps)
     entropy_coeff: float = 0.01  # policy-entropy bonus (EPyMARL: 0.01)
+    logit_penalty: float = 0.0  # weight of the centred squared logits (keeps a softmax from saturating; 0: off)
     normalize_advantage: bool = True  # standardise counterfactual advantages per minibatch
+    advantage_source: str = "q"  # q (COMA eq. 4) | returns (critic target minus the same baseline)
     team_reward: bool = False  # average per-agent rewards into one team reward
     recurrent: bool = False  # GRU actors over the action-observation history (else MLP)
     share_params: bool = True  # one actor shared by all agents (else one per agent)
@@ -62,6 +64,8 @@ class COMAConfig:
                  "positive step sizes")
         _require(self.critic_target in CRITIC_TARGETS, "algo.critic_target", self.critic_target,
                  f"one of {', '.join(CRITIC_TARGETS)}")
+        _require(self.advantage_source in ADVANTAGE_SOURCES, "algo.advantage_source", self.advantage_source,
+                 f"one of {', '.join(ADVANTAGE_SOURCES)}")
         _require(0.0 <= self.td_lambda <= 1.0, "algo.td_lambda", self.td_lambda, "a number in [0, 1]")
         _require(self.n_steps >= 1, "algo.n_steps", self.n_steps, "an integer >= 1")
         _require(self.target_update in ("soft", "hard"), "algo.target_update", self.target_update, "soft or hard")
@@ -74,6 +78,7 @@ class COMAConfig:
                  "0 <= eps_end <= eps_init <= 1")
         _require(self.eps_anneal_frames >= 1, "algo.eps_anneal_frames", self.eps_anneal_frames, "an integer >= 1")
         _require(self.entropy_coeff >= 0, "algo.entropy_coeff", self.entropy_coeff, "a number >= 0")
+        _require(self.logit_penalty >= 0, "algo.logit_penalty", self.logit_penalty, "a number >= 0")
 
 
 @dataclass
@@ -139,5 +144,25 @@ class MatrixGameEnvConfig:
             _require(getattr(self, name) >= 1, f"env.{name}", getattr(self, name), "an integer >= 1")
 
 
+@dataclass
+class SwitchNoCommEnvConfig:
+    """The switch riddle without its channel (``SwitchGame(communication=False)``): a recurrent sanity case
+    with a known reference (the last-day rule), whose episodes end on different days (a Tell ends one)."""
+
+    name: str = "switch_nocomm"
+    n_agents: int = 3  # prisoners; an episode lasts 4 n - 6 days
+    num_envs: int = 500  # parallel training games
+    eval_envs: int = 2000  # parallel games of each greedy evaluation
+
+    def __post_init__(self) -> None:
+        _require(self.n_agents >= 2, "env.n_agents", self.n_agents, "an integer >= 2")
+        for name in ("num_envs", "eval_envs"):
+            _require(getattr(self, name) >= 1, f"env.{name}", getattr(self, name), "an integer >= 1")
+
+
 ALGO_SCHEMAS: dict[str, type] = {"coma": COMAConfig, "mappo": PPOConfig, "ippo": PPOConfig}
-ENV_SCHEMAS: dict[str, type] = {"vmas": VmasEnvConfig, "coma_matrix": MatrixGameEnvConfig}
+ENV_SCHEMAS: dict[str, type] = {
+    "vmas": VmasEnvConfig, "coma_matrix": MatrixGameEnvConfig, "switch_nocomm": SwitchNoCommEnvConfig,
+}
+#: Envs whose actions are masked or need memory: only COMA's actor handles them here.
+COMA_ONLY_ENVS: tuple[str, ...] = ("switch_nocomm",)

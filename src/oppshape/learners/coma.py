@@ -82,7 +82,8 @@ class COMALearner:
             self._step(self.critic_optimizer, self.critic_params, self.loss.loss_critic(chunk))
         losses = self.loss(chunk)
         critic_norm = self._step(self.critic_optimizer, self.critic_params, losses["loss_critic"])
-        actor_norm = self._step(self.actor_optimizer, self.actor_params, losses["loss_actor"] + losses["loss_entropy"])
+        actor_loss = sum(value for key, value in losses.items() if key.startswith("loss_") and key != "loss_critic")
+        actor_norm = self._step(self.actor_optimizer, self.actor_params, actor_loss)
         self.target_updater.step()
         return {**{key: value.detach() for key, value in losses.items()}, "grad_norm_actor": actor_norm,
                 "grad_norm_critic": critic_norm}

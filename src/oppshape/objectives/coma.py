@@ -26,6 +26,7 @@ from oppshape.objectives.coma_targets import n_step_targets, td_lambda_targets
 
 CRITIC_TARGETS = ("td_lambda", "n_step")
 LOSS_FUNCTIONS = ("l2", "l1", "smooth_l1")
+ADVANTAGE_SOURCES = ("q", "returns")
 
 
 @dataclass
@@ -58,8 +59,18 @@ class COMALoss(LossModule):
         team_reward: average per-agent rewards into one team reward (COMA's cooperative setting); if
             False each agent's critic output regresses its own return.
         loss_critic_type: ``"l2"``, ``"l1"`` or ``"smooth_l1"``.
+        advantage_source: ``"q"`` (COMA eq. 4: ``Q(s, u)`` minus the counterfactual baseline) or ``"returns"``
+            (the critic target, i.e. the TD(lambda) / n-step return of the taken joint action, minus the same
+            baseline). The baseline does not depend on agent a's own action, so both are unbiased policy
+            gradients; ``"returns"`` keeps the critic's errors on the taken action out of the advantage
+            (useful while the critic is still poor, e.g. with sparse rewards) at the price of more variance.
+        logit_penalty: weight of ``mean((z - mean z)^2)`` over the available actions' logits ``z`` (0: off).
+            Adam keeps pushing an action that is bad early on at a constant rate, so its logit runs off and the
+            softmax saturates; the policy gradient then vanishes there for good, also where the action later
+            becomes the best one. The penalty's pull grows with the logit gap and keeps it finite.
 
-    Returns from ``forward``: ``loss_actor`` (eq. 5, negated), ``loss_entropy``, ``loss_critic``, and
+    Returns from ``forward``: ``loss_actor`` (eq. 5, negated), ``loss_entropy``, ``loss_critic`` (and
+    ``loss_logits`` when ``logit_penalty > 0``; the actor's step minimises every loss but the critic's), and
     detached diagnostics ``entropy``, ``advantage_mean`` (before normalisation), ``q_taken_mean``,
     ``target_mean``. :meth:`loss_critic` gives the critic loss alone, for extra critic steps.
 
@@ -95,6 +106,8 @@ class COMALoss(LossModule):
         Attributes:
             action: joint integer action ``[*B, T, n]``. Defaults to ``("agents", "action")``.
             probs: the actor's policy ``[*B, T, n, A]``. Defaults to ``("agents", "probs")``.
+            logits: the actor's logits before exploration ``[*B, T, n, A]``, read only when ``logit_penalty > 0``.
+                Defaults to ``("agents", "logits")``.
             action_value: the critic's output ``[*B, T, n, A]``. Defaults to ``("agents", "action_value")``.
             action_mask: available actions ``[*B, T, n, A]`` (bool), or ``None`` when every action is
                 always available. Defaults to ``None``.
@@ -113,6 +126,7 @@ class COMALoss(LossModule):
 
         action: NestedKey = ("agents", "action")
         probs: NestedKey = ("agents", "probs")
+        logits: NestedKey = ("agents", "logits")
         action_value: NestedKey = ("agents", "action_value")
         action_mask: NestedKey | None = None
         advantage: NestedKey = ("agents", "advantage")
@@ -142,7 +156,13 @@ class COMALoss(LossModule):
         normalize_advantage: bool = False,
         team_reward: bool = False,
         loss_critic_type: str = "l2",
+        advantage_source: str = "q",
+        logit_penalty: float = 0.0,
     ) -> None:
+        if logit_penalty < 0:
+            raise ValueError(f"logit_penalty must be >= 0, got {logit_penalty}")
+        if advantage_source not in ADVANTAGE_SOURCES:
+            raise ValueError(f"advantage_source={advantage_source!r}; valid choices: {', '.join(ADVANTAGE_SOURCES)}")
         if loss_critic_type not in LOSS_FUNCTIONS:
             raise ValueError(f"loss_critic_type={loss_critic_type!r}; valid choices: {', '.join(LOSS_FUNCTIONS)}")
         if entropy_coeff < 0:
@@ -154,6 +174,8 @@ class COMALoss(LossModule):
         self.normalize_advantage = normalize_advantage
         self.team_reward = team_reward
         self.loss_critic_type = loss_critic_type
+        self.advantage_source = advantage_source
+        self.logit_penalty = logit_penalty
 
     @property
     def in_keys(self) -> list[NestedKey]:
@@ -211,6 +233,10 @@ class COMALoss(LossModule):
         With ``recurrent`` the last batch dim is time and recurrent actors unroll over it; without it every
         element is a single step (used for the bootstrap at ``s_{t+1}``).
         """
+        return self._policy(tensordict, recurrent)[0]
+
+    def _policy(self, tensordict: TensorDictBase, recurrent: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`policy_probs` and the actor's logits (``None`` when it writes none)."""
         td = tensordict.select(*self.actor_network.in_keys, strict=False).copy()
         with self.actor_network_params.to_module(self.actor_network), set_recurrent_mode(recurrent):
             get_params = getattr(self.actor_network, "get_dist_params", None)
@@ -220,7 +246,17 @@ class COMALoss(LossModule):
             # renormalise over the available actions, as the actor does when it acts
             probs = probs * tensordict.get(self.tensor_keys.action_mask)
             probs = probs / probs.sum(-1, keepdim=True).clamp_min(torch.finfo(probs.dtype).tiny)
-        return probs
+        return probs, td.get(self.tensor_keys.logits, None)
+
+    def _logit_penalty(self, tensordict: TensorDictBase, logits: torch.Tensor | None) -> torch.Tensor:
+        """``logit_penalty * mean((z - mean z)^2)`` over the available actions' logits."""
+        if logits is None:
+            raise KeyError(f"logit_penalty > 0 needs the actor to write {self.tensor_keys.logits!r}")
+        mask = tensordict.get(self.tensor_keys.action_mask) if self.tensor_keys.action_mask is not None else None
+        mask = torch.ones_like(logits, dtype=torch.bool) if mask is None else mask
+        count = mask.sum(-1, keepdim=True).clamp_min(1)
+        centred = (logits - (logits * mask).sum(-1, keepdim=True) / count) * mask
+        return self.logit_penalty * (centred.pow(2).sum(-1) / count.squeeze(-1)).mean()
 
     def _action_values(self, tensordict: TensorDictBase, params: TensorDictParams) -> torch.Tensor:
         td = tensordict.select(*self.critic_network.in_keys, strict=False).copy()
@@ -302,22 +338,26 @@ class COMALoss(LossModule):
 
     def forward(self, tensordict: TensorDictBase) -> TensorDict:
         action = tensordict.get(self.tensor_keys.action).unsqueeze(-1)  # [*B, T, n, 1]
-        probs = self.policy_probs(tensordict)  # [*B, T, n, A], differentiable
+        probs, logits = self._policy(tensordict, recurrent=True)  # [*B, T, n, A], differentiable
         q_values = self._action_values(tensordict, self.critic_network_params)  # differentiable
         q_taken = q_values.gather(-1, action)
+        targets = self._targets(tensordict)
         # COMA eq. 4: the counterfactual baseline marginalises agent a's own action under its policy
         with torch.no_grad():
             baseline = (probs * q_values).sum(-1, keepdim=True)
-            advantage = q_taken - baseline
+            advantage = (q_taken if self.advantage_source == "q" else targets) - baseline
             advantage_mean = advantage.mean()
             if self.normalize_advantage and advantage.numel() > 1:
                 advantage = (advantage - advantage_mean) / advantage.std().clamp_min(1e-6)
         log_prob = probs.gather(-1, action).clamp_min(torch.finfo(probs.dtype).tiny).log()
-        entropy = torch.special.entr(probs).sum(-1)
-        targets = self._targets(tensordict)
+
+        # p log p with log clamped: masked actions have p = 0 exactly, where entr's gradient is infinite
+        entropy = -(probs * probs.clamp_min(torch.finfo(probs.dtype).tiny).log()).sum(-1)
         tensordict.set(self.tensor_keys.advantage, advantage)
+        penalty = {"loss_logits": self._logit_penalty(tensordict, logits)} if self.logit_penalty > 0 else {}
         return TensorDict(
             {
+                **penalty,
                 "loss_actor": -(advantage * log_prob).mean(),  # COMA eq. 5
                 "loss_entropy": -self.entropy_coeff * entropy.mean(),
                 "loss_critic": distance_loss(q_taken, targets, self.loss_critic_type).mean(),

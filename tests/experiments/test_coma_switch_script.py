@@ -1,0 +1,29 @@
+"""scripts/coma_switch.py: the table of COMA's switch-riddle runs next to the last-day rule."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "coma_switch.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("coma_switch", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_existing_runs_are_kept_and_tabulated(tmp_path: Path) -> None:
+    script = _load()
+    for seed, greedy in ((0, 0.50), (1, 0.54)):
+        target = tmp_path / "n3" / f"seed{seed}"
+        target.mkdir(parents=True)
+        summary = {"eval_return": greedy, "eval_return_sampled": greedy - 0.1, "eval_normalized": greedy / 0.741,
+                   "reference_return": 0.527, "oracle_return": 0.741, "random_return": -0.8, "frames": 1500000.0,
+                   "wall_time_s": 100.0 + seed}
+        (target / "summary.json").write_text(json.dumps(summary))
+    targets = [script.run(tmp_path, 3, seed, None) for seed in (0, 1)]  # summary.json exists: nothing launched
+    row = script.table({3: targets}).splitlines()[-1]
+    assert row.startswith("| 3 | 2 | 0.520 +- 0.028 | 0.420 +- 0.028 |")
+    assert "| 0.527 | 0.741 | -0.800 | 1,500,000 | 100 |" in row
