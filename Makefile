@@ -81,7 +81,7 @@ coma-matrix-sanity: $(STAMP)
 
 # COMA on the switch riddle without communication, 3 and 4 prisoners x 3 seeds, next to the last-day rule
 coma-switch: $(STAMP)
-	$(PY) scripts/coma_switch.py --agents 3 4 --seeds 0 1 2 --output docs/results/coma_switch.md $(ARGS)
+	$(PY) scripts/coma_switch.py --agents 3 4 --seeds 0 1 2 --jobs 2 --output docs/results/coma_switch.md $(ARGS)
 
 coma-vmas: $(STAMP)
 	$(PY) scripts/coma_vmas.py --jobs 2 --output docs/results/coma_vmas.md $(ARGS)

@@ -6,6 +6,11 @@ Bayes-optimal last-day rule (the reference without communication), the oracle an
 
     python scripts/coma_switch.py --agents 3 4 --seeds 0 1 2 --output docs/results/coma_switch.md
     python scripts/coma_switch.py --agents 3 --seeds 0 --iterations 5 --out runs/coma_switch_smoke   # smoke run
+    python scripts/coma_switch.py --agents 3 --tell-rates   # does the trained GRU count its own visits?
+
+``--tell-rates`` replays each trained greedy policy on 20,000 fresh games and prints, for the games that reach
+the last day without a Tell, how often the prisoner then in the room tells, by its own number of visits; the
+last-day rule tells iff that number is small enough (n=3: at most 3 of 6 days; n=4: at most 5 of 10).
 """
 
 from __future__ import annotations
@@ -30,6 +35,42 @@ def run(out: Path, agents: int, seed: int, iterations: int | None) -> Path:
         if result.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
     return target
+
+
+def tell_rates(target: Path, agents: int, games: int = 20000, min_games: int = 50) -> dict[str, object]:
+    """Greedy replay of ``target``'s last checkpoint: early-Tell rate and last-day Tell rate per own visit count
+    (counts reached by fewer than ``min_games`` games are left out)."""
+    import torch
+    from hydra import compose, initialize_config_dir
+    from torchrl.envs.utils import ExplorationType, set_exploration_type
+
+    from omegaconf import OmegaConf
+
+    from oppshape.experiments.coma import build, make_env
+    from oppshape.modules.coma_actor import actor_body
+
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base=None):
+        cfg = compose(config_name="config", overrides=[f"experiment=coma_switch_{agents}", "env.num_envs=1",
+                                                       "env.eval_envs=1", f"algo.frames_per_batch={4 * agents - 6}"])
+    experiment = build(cfg, torch.device("cpu"))
+    experiment.learner.load_state_dict(torch.load(target / "checkpoints" / "last.pt", weights_only=False)["learner"])
+    loss = experiment.learner.loss
+    actor = loss.actor_network  # functional: its trained weights live in loss.actor_network_params
+    env = make_env(OmegaConf.create({"name": "switch_nocomm", "n_agents": agents}), games, torch.device("cpu"), 12345)
+    env = env.append_transform(actor_body(actor).make_tensordict_primer())
+    days = 4 * agents - 6
+    with torch.no_grad(), set_exploration_type(ExplorationType.DETERMINISTIC), loss.actor_network_params.to_module(actor):
+        rollout = env.rollout(days, actor, break_when_any_done=False)
+    schedule = rollout["schedule"][:, 0]  # [games, days]
+    done = rollout["next", "done"].squeeze(-1).long()
+    in_first_game = (done.cumsum(1) - done) == 0
+    room_action = rollout["agents", "action"].gather(-1, schedule.unsqueeze(-1)).squeeze(-1)  # [games, days]
+    told = (room_action == 1) & in_first_game
+    reached_last = in_first_game[:, -1] & ~told[:, :-1].any(1)
+    own_visits = (schedule == schedule[:, -1:]).sum(1)
+    rates = {int(k): float(told[reached_last & (own_visits == k), -1].float().mean())
+             for k in own_visits[reached_last].unique() if int((reached_last & (own_visits == k)).sum()) >= min_games}
+    return {"early_tell": float(told[:, :-1].any(1).float().mean()), "last_day_tell_by_visits": rates}
 
 
 def _mean_std(values: list[float]) -> str:
@@ -60,6 +101,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "coma_switch", help="where the runs go")
     parser.add_argument("--output", type=Path, default=None, help="also write the table here (Markdown)")
+    parser.add_argument("--tell-rates", action="store_true", help="replay each trained policy: who tells when")
     args = parser.parse_args()
     bad = [n for n in args.agents if n < 2]
     if bad:
@@ -72,6 +114,13 @@ def main() -> None:
         runs.setdefault(agents, []).append(target)
     markdown = table(runs)
     print(markdown)
+    if args.tell_rates:
+        for agents, agent_runs in runs.items():
+            for target in agent_runs:
+                rates = tell_rates(target, agents)
+                by_visits = ", ".join(f"{k}: {v:.2f}" for k, v in rates["last_day_tell_by_visits"].items())
+                print(f"n={agents} {target.name}: early Tell in {rates['early_tell']:.1%} of games; "
+                      f"last-day Tell rate by own visits {{{by_visits}}}")
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(markdown + "\n")
