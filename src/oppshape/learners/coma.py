@@ -15,6 +15,7 @@ from tensordict import TensorDictBase
 from torchrl.objectives import HardUpdate, SoftUpdate
 
 from oppshape.learners.episode_stats import episode_stats
+from oppshape.learners.optim import clipped_step
 from oppshape.modules.coma_actor import EpsilonSoftmax
 from oppshape.objectives.coma import COMALoss
 
@@ -71,11 +72,7 @@ class COMALearner:
         self.frames = 0
 
     def _step(self, optimizer: torch.optim.Optimizer, params: list[torch.Tensor], loss: torch.Tensor) -> torch.Tensor:
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
-        optimizer.step()
-        return norm
+        return clipped_step(optimizer, params, loss, self.max_grad_norm)
 
     def _update_chunk(self, chunk: TensorDictBase) -> dict[str, torch.Tensor]:
         for _ in range(self.critic_steps - 1):

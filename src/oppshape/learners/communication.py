@@ -18,6 +18,7 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.objectives import HardUpdate
 
 from oppshape.envs.switch_game import TELL, SwitchGame, normalized_return, oracle_reward
+from oppshape.learners.optim import clipped_step
 from oppshape.modules.comm_net import CommNet
 from oppshape.objectives.dial import DIALLoss
 from oppshape.objectives.episode_td import alive_mask
@@ -153,10 +154,7 @@ class CommunicationLearner:
         trajectory = self.rollout(self.env, explore=True) if batch is None else batch
         losses = self.loss(trajectory)
         total = losses["loss_action"] + (losses["loss_message"] if "loss_message" in losses.keys() else 0.0)
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.grad_clip)
-        self.optimizer.step()
+        grad_norm = clipped_step(self.optimizer, self.network.parameters(), total, self.grad_clip)
         self.target_updater.step()
         self.epochs += 1
         stats = self.episode_stats(trajectory, self.env.n_agents)

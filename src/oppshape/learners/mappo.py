@@ -15,6 +15,7 @@ from tensordict import TensorDictBase
 from torchrl.objectives import ClipPPOLoss
 
 from oppshape.learners.episode_stats import episode_stats
+from oppshape.learners.optim import clipped_step
 
 
 class PPOLearner:
@@ -50,10 +51,7 @@ class PPOLearner:
         self.frames = 0
 
     def _step(self, optimizer: torch.optim.Optimizer, params: list[torch.Tensor], loss: torch.Tensor) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
-        optimizer.step()
+        clipped_step(optimizer, params, loss, self.max_grad_norm)
 
     def update(self, batch: TensorDictBase) -> dict[str, float]:
         with torch.no_grad():
