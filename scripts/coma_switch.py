@@ -41,35 +41,38 @@ def tell_rates(target: Path, agents: int, games: int = 20000, min_games: int = 5
     """Greedy replay of ``target``'s last checkpoint: early-Tell rate and last-day Tell rate per own visit count
     (counts reached by fewer than ``min_games`` games are left out)."""
     import torch
-    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
     from torchrl.envs.utils import ExplorationType, set_exploration_type
 
-    from omegaconf import OmegaConf
-
+    from oppshape.checkpoint import load_checkpoint
+    from oppshape.cli import compose
+    from oppshape.envs.switch_game import TELL, switch_days
     from oppshape.experiments.coma import build, make_env
     from oppshape.modules.coma_actor import actor_body
 
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base=None):
-        cfg = compose(config_name="config", overrides=[f"experiment=coma_switch_{agents}", "env.num_envs=1",
-                                                       "env.eval_envs=1", f"algo.frames_per_batch={4 * agents - 6}"])
+    days = switch_days(agents)
+    cfg = compose([f"experiment=coma_switch_{agents}", "env.num_envs=1", "env.eval_envs=1",
+                   f"algo.frames_per_batch={days}"])
     experiment = build(cfg, torch.device("cpu"))
-    experiment.learner.load_state_dict(torch.load(target / "checkpoints" / "last.pt", weights_only=False)["learner"])
+    experiment.learner.load_state_dict(load_checkpoint(target / "checkpoints")["learner"])
     loss = experiment.learner.loss
     actor = loss.actor_network  # functional: its trained weights live in loss.actor_network_params
     env = make_env(OmegaConf.create({"name": "switch_nocomm", "n_agents": agents}), games, torch.device("cpu"), 12345)
     env = env.append_transform(actor_body(actor).make_tensordict_primer())
-    days = 4 * agents - 6
     with torch.no_grad(), set_exploration_type(ExplorationType.DETERMINISTIC), loss.actor_network_params.to_module(actor):
         rollout = env.rollout(days, actor, break_when_any_done=False)
     schedule = rollout["schedule"][:, 0]  # [games, days]
     done = rollout["next", "done"].squeeze(-1).long()
     in_first_game = (done.cumsum(1) - done) == 0
     room_action = rollout["agents", "action"].gather(-1, schedule.unsqueeze(-1)).squeeze(-1)  # [games, days]
-    told = (room_action == 1) & in_first_game
+    told = (room_action == TELL) & in_first_game
     reached_last = in_first_game[:, -1] & ~told[:, :-1].any(1)
     own_visits = (schedule == schedule[:, -1:]).sum(1)
-    rates = {int(k): float(told[reached_last & (own_visits == k), -1].float().mean())
-             for k in own_visits[reached_last].unique() if int((reached_last & (own_visits == k)).sum()) >= min_games}
+    rates = {}
+    for visits in own_visits[reached_last].unique().tolist():
+        games_with = reached_last & (own_visits == visits)
+        if int(games_with.sum()) >= min_games:
+            rates[visits] = float(told[games_with, -1].float().mean())
     return {"early_tell": float(told[:, :-1].any(1).float().mean()), "last_day_tell_by_visits": rates}
 
 

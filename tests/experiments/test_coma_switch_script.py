@@ -32,6 +32,7 @@ def test_existing_runs_are_kept_and_tabulated(tmp_path: Path) -> None:
 def test_tell_rates_replays_a_checkpointed_policy(tmp_path: Path) -> None:
     import torch
 
+    from oppshape.checkpoint import save_checkpoint
     from oppshape.cli import compose
     from oppshape.experiments.coma import build
 
@@ -42,8 +43,7 @@ def test_tell_rates_replays_a_checkpointed_policy(tmp_path: Path) -> None:
     with torch.no_grad():  # a policy that never tells: every game reaches the last day and nobody tells there
         head["weight"].zero_()
         head["bias"].copy_(torch.tensor([[5.0, -5.0]]))
-    (tmp_path / "checkpoints").mkdir()
-    torch.save({"learner": learner.state_dict()}, tmp_path / "checkpoints" / "last.pt")
+    save_checkpoint(tmp_path / "checkpoints", {"learner": learner.state_dict()})
     rates = script.tell_rates(tmp_path, 3, games=2000)
     assert rates["early_tell"] == 0.0
     assert set(rates["last_day_tell_by_visits"]) == {1, 2, 3, 4, 5}  # 6 visits: (1/3)^5 of 2000 games < 50
