@@ -145,44 +145,23 @@ class SwitchGame(EnvBase):
         agents_shape = (*batch, n)
         schedule = Bounded(0, n - 1, shape=(*batch, self.days), dtype=torch.int64, device=device)
         day = Bounded(0, self.days, shape=(*batch, 1), dtype=torch.int64, device=device)
-        action_mask = Binary(N_ACTIONS, shape=(*agents_shape, N_ACTIONS), dtype=torch.bool, device=device)
-        self.full_reward_spec = agents_reward_spec(batch, n, device)
-        self.full_done_spec = done_spec(batch, device)
-        if not self.communication:
-            state = Bounded(0, 1, shape=(*batch, 3 * n + self.days), device=device)
-            self.full_observation_spec = Composite(
-                agents=Composite(
-                    observation=Bounded(0, 1, shape=(*agents_shape, 1 + self.days), device=device),
-                    action_mask=action_mask,
-                    shape=agents_shape,
-                    device=device,
-                ),
-                schedule=schedule,
-                day=day,
-                state=state,
-                shape=batch,
-                device=device,
-            )
-            self.full_state_spec = Composite(schedule=schedule.clone(), day=day.clone(), shape=batch, device=device)
-            self.full_action_spec = agents_action_spec(batch, n, N_ACTIONS, device)
-            return
+        agents = {"action_mask": Binary(N_ACTIONS, shape=(*agents_shape, N_ACTIONS), dtype=torch.bool, device=device)}
+        root, actions = {"schedule": schedule, "day": day}, {}
+        if self.communication:
+            agents["observation"] = Bounded(0, 1, shape=(*agents_shape, 1), device=device)
+            agents["received_message"] = Bounded(0, 1, shape=(*agents_shape, self.message_size), device=device)
+            agents["message_sources"] = Bounded(0, 1, shape=(*agents_shape, n), device=device)
+            actions["message"] = Bounded(0, 1, shape=(*agents_shape, self.message_size), device=device)
+        else:
+            agents["observation"] = Bounded(0, 1, shape=(*agents_shape, 1 + self.days), device=device)
+            root["state"] = Bounded(0, 1, shape=(*batch, 3 * n + self.days), device=device)
         self.full_observation_spec = Composite(
-            agents=Composite(
-                observation=Bounded(0, 1, shape=(*agents_shape, 1), device=device),
-                received_message=Bounded(0, 1, shape=(*agents_shape, self.message_size), device=device),
-                message_sources=Bounded(0, 1, shape=(*agents_shape, n), device=device),
-                action_mask=action_mask,
-                shape=agents_shape,
-                device=device,
-            ),
-            schedule=schedule,
-            day=day,
-            shape=batch,
-            device=device,
+            agents=Composite(**agents, shape=agents_shape, device=device), **root, shape=batch, device=device
         )
         self.full_state_spec = Composite(schedule=schedule.clone(), day=day.clone(), shape=batch, device=device)
-        message = Bounded(0, 1, shape=(*agents_shape, self.message_size), device=device)
-        self.full_action_spec = agents_action_spec(batch, n, N_ACTIONS, device, message=message)
+        self.full_action_spec = agents_action_spec(batch, n, N_ACTIONS, device, **actions)
+        self.full_reward_spec = agents_reward_spec(batch, n, device)
+        self.full_done_spec = done_spec(batch, device)
 
     def _in_room(self, schedule: torch.Tensor, day: torch.Tensor) -> torch.Tensor:
         """``[B, n]`` one-hot of the prisoner in the room on ``day`` (``[B, 1]``, clamped to the last day)."""

@@ -50,15 +50,14 @@ def make_env(env_cfg: Any, num_envs: int, device: torch.device, seed: int | None
             **env_cfg.scenario_kwargs,
         )
     if env_cfg.name == "switch_nocomm":
-        game = SwitchGame(env_cfg.n_agents, num_envs=num_envs, communication=False, device=device)
+        game: EnvBase = SwitchGame(env_cfg.n_agents, num_envs=num_envs, communication=False, device=device)
         if seed is not None:
             game.set_seed(seed)
-        return TransformedEnv(
-            game, Compose(InitTracker(), RewardSum(in_keys=[("agents", "reward")], out_keys=[("agents", "episode_reward")]))
+    else:
+        game = IteratedMatrixGame(
+            num_envs=num_envs, payoff=env_cfg.payoff, cf=env_cfg.cf, episode_length=env_cfg.episode_length,
+            device=device,
         )
-    game = IteratedMatrixGame(
-        num_envs=num_envs, payoff=env_cfg.payoff, cf=env_cfg.cf, episode_length=env_cfg.episode_length, device=device
-    )
     return TransformedEnv(
         game, Compose(InitTracker(), RewardSum(in_keys=[("agents", "reward")], out_keys=[("agents", "episode_reward")]))
     )
