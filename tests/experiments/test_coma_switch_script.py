@@ -1,17 +1,13 @@
 """scripts/coma_switch.py: the table of COMA's switch-riddle runs next to the last-day rule."""
 
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "coma_switch.py"
+from script_loader import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("coma_switch", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("coma_switch")
 
 
 def test_existing_runs_are_kept_and_tabulated(tmp_path: Path) -> None:

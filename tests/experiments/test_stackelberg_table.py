@@ -1,19 +1,13 @@
 """scripts/stackelberg_table.py: per-game counts of seeds at the Stackelberg value."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "stackelberg_table.py"
+from script_loader import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("stackelberg_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("stackelberg_table")
 
 
 SUMMARY = {

@@ -1,18 +1,11 @@
 """scripts/transport_heuristic.py: the scripted transport team that shows the discrete actions can solve the task."""
 
-import importlib.util
-from pathlib import Path
-
 import torch
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "transport_heuristic.py"
+from script_loader import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("transport_heuristic", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("transport_heuristic")
 
 
 def test_discrete_moves_follow_vmas_action_layout() -> None:
