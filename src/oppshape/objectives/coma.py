@@ -252,8 +252,8 @@ class COMALoss(LossModule):
         """``logit_penalty * mean((z - mean z)^2)`` over the available actions' logits."""
         if logits is None:
             raise KeyError(f"logit_penalty > 0 needs the actor to write {self.tensor_keys.logits!r}")
-        mask = tensordict.get(self.tensor_keys.action_mask) if self.tensor_keys.action_mask is not None else None
-        mask = torch.ones_like(logits, dtype=torch.bool) if mask is None else mask
+        mask_key = self.tensor_keys.action_mask
+        mask = torch.ones_like(logits, dtype=torch.bool) if mask_key is None else tensordict.get(mask_key)
         count = mask.sum(-1, keepdim=True).clamp_min(1)
         centred = (logits - (logits * mask).sum(-1, keepdim=True) / count) * mask
         return self.logit_penalty * (centred.pow(2).sum(-1) / count.squeeze(-1)).mean()
