@@ -14,10 +14,15 @@ import argparse
 
 import torch
 
+from oppshape.cli import compose
 from oppshape.envs.vmas_factory import make_vmas_env
 
-TASK = dict(n_agents=4, n_packages=1, package_width=0.15, package_length=0.15, package_mass=50)
 BEHIND = 0.12  # how far behind the package's centre an agent lines up (package half-width 0.075 + agent 0.03)
+
+
+def task_kwargs() -> dict:
+    """The transport scenario's arguments exactly as ``experiment=coma_transport`` sets them."""
+    return dict(compose(["experiment=coma_transport"]).env.scenario_kwargs)
 
 
 def discrete_move(direction: torch.Tensor) -> torch.Tensor:
@@ -39,7 +44,7 @@ def heuristic_action(observation: torch.Tensor) -> torch.Tensor:
 
 
 def mean_return(envs: int, seed: int, scripted: bool, steps: int = 100) -> float:
-    env = make_vmas_env("transport", num_envs=envs, max_steps=steps, seed=seed, **TASK)
+    env = make_vmas_env("transport", num_envs=envs, max_steps=steps, seed=seed, **task_kwargs())
     td = env.reset()
     total = torch.zeros(envs)
     for _ in range(steps):
