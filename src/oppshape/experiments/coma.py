@@ -2,7 +2,8 @@
 alone on the switch riddle without communication (masked actions, GRU actors, a known reference policy).
 
 ``build`` makes the env, the actor and critic of ``cfg.algo.name``, its loss and learner, a TorchRL
-collector, and a greedy evaluation that also reports a uniformly random policy's return on the same task.
+collector (whose running episodes go into checkpoints, so a resume is exact), and a greedy evaluation that
+also reports a uniformly random policy's return on the same task.
 The three algorithms share env, batch size, actor architecture and frame budget, so curves are comparable.
 """
 
@@ -28,6 +29,7 @@ from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.envs.switch_game import SwitchGame, expected_oracle_reward, last_day_rule_return, switch_days
 from oppshape.envs.vmas_factory import make_vmas_env
 from oppshape.experiments.base import Experiment, MetricsHistory
+from oppshape.experiments.collector_state import CollectorState
 from oppshape.experiments.coma_schemas import ALGO_SCHEMAS, COMA_ONLY_ENVS, ENV_SCHEMAS, COMAConfig, PPOConfig
 from oppshape.learners.coma import COMALearner
 from oppshape.learners.mappo import PPOLearner
@@ -276,4 +278,5 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
         plot=lambda history, plots_dir: plot_returns(history, plots_dir, f"{algo.name} on {task}"),
         summarize=summarize,
         progress_keys=("train_return", "eval_return"),
+        extra_state={"collector": CollectorState(collector)},
     )
