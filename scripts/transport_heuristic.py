@@ -29,15 +29,15 @@ def task_kwargs() -> dict:
     return dict(compose(["experiment=coma_transport"]).env.scenario_kwargs)
 
 
-def discrete_move(direction: torch.Tensor) -> torch.Tensor:
-    """``[..., 2]`` wanted direction -> VMAS flat action ``3 * x + y`` with 0 = stay, 1 = minus, 2 = plus per axis."""
-    unit = direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-    per_axis = torch.where(unit > 0.3, 2, torch.where(unit < -0.3, 1, 0))
-    return per_axis[..., 0] * 3 + per_axis[..., 1]
-
-
 def _unit(vector: torch.Tensor) -> torch.Tensor:
     return vector / vector.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+
+
+def discrete_move(direction: torch.Tensor) -> torch.Tensor:
+    """``[..., 2]`` wanted direction -> VMAS flat action ``3 * x + y`` with 0 = stay, 1 = minus, 2 = plus per axis."""
+    unit = _unit(direction)
+    per_axis = torch.where(unit > 0.3, 2, torch.where(unit < -0.3, 1, 0))
+    return per_axis[..., 0] * 3 + per_axis[..., 1]
 
 
 def heuristic_action(observation: torch.Tensor) -> torch.Tensor:

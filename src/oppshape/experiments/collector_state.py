@@ -27,8 +27,7 @@ class CollectorState:
     def state_dict(self) -> dict[str, Any]:
         carrier = self.collector._carrier  # TorchRL keeps the running tensordict here (no public accessor)
         return {
-            "carrier": {SEPARATOR.join(_as_tuple(key)): value.detach().clone().cpu()
-                        for key, value in carrier.items(include_nested=True, leaves_only=True)},
+            "carrier": {key: value.detach().clone().cpu() for key, value in carrier.flatten_keys(SEPARATOR).items()},
             "env": env_snapshot(self.collector.env),
             "frames": int(self.collector._frames),
             "iter": int(self.collector._iter),
@@ -36,7 +35,7 @@ class CollectorState:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         carrier = self.collector._carrier
-        fresh = {SEPARATOR.join(_as_tuple(key)) for key in carrier.keys(include_nested=True, leaves_only=True)}
+        fresh = set(carrier.flatten_keys(SEPARATOR).keys())
         missing = fresh - set(state["carrier"])
         if missing:
             raise ValueError(
@@ -51,7 +50,3 @@ class CollectorState:
         restore_env_snapshot(self.collector.env, state["env"])
         self.collector._frames = state["frames"]
         self.collector._iter = state["iter"]
-
-
-def _as_tuple(key: str | tuple[str, ...]) -> tuple[str, ...]:
-    return (key,) if isinstance(key, str) else key
