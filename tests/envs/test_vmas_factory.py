@@ -1,7 +1,8 @@
-"""The VMAS factory: discrete multi-agent keys, truncation at the time limit, clear errors."""
+"""The VMAS factory: discrete (or bounded continuous) multi-agent keys, truncation at the time limit, clear errors."""
 
 import pytest
 import torch
+from torchrl.data import Bounded
 from torchrl.envs.utils import check_env_specs
 
 from oppshape.envs.vmas_factory import VMAS_SCENARIOS, make_vmas_env
@@ -16,6 +17,16 @@ def test_every_scenario_has_discrete_multiagent_specs(scenario: str) -> None:
     assert td["agents", "action"].shape == (3, n_agents) and td["agents", "action"].dtype == torch.int64
     assert td["next", "agents", "reward"].shape == (3, n_agents, 1)
     assert td["next", "done"].shape == td["next", "terminated"].shape == td["next", "truncated"].shape == (3, 1)
+
+
+def test_continuous_actions_are_bounded_forces() -> None:
+    env = make_vmas_env("transport", num_envs=3, max_steps=5, seed=0, continuous_actions=True)
+    check_env_specs(env)
+    spec = env.full_action_spec["agents", "action"]
+    assert isinstance(spec, Bounded) and spec.shape == (3, env.n_agents, 2)
+    assert (spec.space.low == -1).all() and (spec.space.high == 1).all()  # VMAS's default u_range
+    td = env.rand_step(env.reset())
+    assert td["agents", "action"].is_floating_point() and td["agents", "action"].abs().max() <= 1
 
 
 def test_time_limit_truncates_without_terminating() -> None:

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 
 from oppshape.cli import compose, execute, resumed_config
 from oppshape.config import ConfigError, validate
-from oppshape.experiments.coma import build, optimal_joint_action
+from oppshape.experiments.coma import build, make_env, optimal_joint_action
 from oppshape.experiments.coma_schemas import (
     COMAConfig,
     MatrixGameEnvConfig,
@@ -32,6 +32,14 @@ def tiny(algo: str, env: str, **algo_overrides) -> OmegaConf:
     return cfg
 
 
+def continuous(algo: str) -> OmegaConf:
+    """``tiny`` on VMAS transport (4 agents) with VMAS's continuous force actions."""
+    cfg = tiny(algo, "vmas")
+    cfg.env.scenario = "transport"
+    cfg.env.continuous_actions = True
+    return cfg
+
+
 @pytest.mark.parametrize("algo", ALGOS)
 @pytest.mark.parametrize("env", ["vmas", "coma_matrix"])
 def test_every_algorithm_collects_updates_and_evaluates(algo: str, env: str) -> None:
@@ -45,6 +53,46 @@ def test_every_algorithm_collects_updates_and_evaluates(algo: str, env: str) -> 
     assert {"eval_return", "random_return"} <= set(evaluation)
     if env == "coma_matrix":
         assert 0 <= evaluation["optimal_joint_rate"] <= 1
+
+
+@pytest.mark.parametrize("algo", ["mappo", "ippo"])
+def test_ppo_baselines_take_continuous_vmas_forces(algo: str) -> None:
+    experiment = build(continuous(algo), torch.device("cpu"))
+    batch = experiment.collect()
+    actions = batch["agents", "action"]
+    assert actions.shape == (4, 10, 4, 2) and actions.is_floating_point()
+    assert actions.abs().max() <= 1.0 and actions.std() > 0.1  # transport's force box, sampled inside it
+    assert batch["agents", "action_log_prob"].shape == (4, 10, 4)  # one joint density per agent
+    before = [p.detach().clone() for p in experiment.learner.actor_params]
+    metrics = experiment.learner.update(batch)
+    assert all(torch.isfinite(torch.tensor(v)) for k, v in metrics.items() if k.startswith("loss"))
+    assert any(not torch.equal(a, b) for a, b in zip(before, experiment.learner.actor_params))
+    assert {"eval_return", "eval_return_sampled", "random_return"} <= set(experiment.evaluate())
+
+
+def test_coma_refuses_continuous_actions_before_building_anything() -> None:
+    with pytest.raises(ConfigError, match=r"env.continuous_actions=true needs algo=mappo or algo=ippo.*valid algos"):
+        build(continuous("coma"), torch.device("cpu"))
+
+
+def test_start_curriculum_changes_training_starts_only_and_follows_the_frames() -> None:
+    cfg = tiny("coma", "vmas")  # 4 envs, 6-step episodes, 10 steps per batch
+    cfg.env.scenario, cfg.env.start_curriculum_frames, cfg.env.start_radius = "transport", 40, 0.1
+    env_cfg = VmasEnvConfig(**OmegaConf.to_container(cfg.env))
+    assert type(make_env(env_cfg, 2, torch.device("cpu"), 0, training=True).base_env.scenario).__name__ == (
+        "TransportNearStart")
+    assert type(make_env(env_cfg, 2, torch.device("cpu"), 0).base_env.scenario).__name__ == "Scenario"  # eval
+
+    def near_share_at(batch, step: int) -> float:
+        assert batch["is_init"][:, step].all()  # every env starts an episode at this step
+        gap = batch["agents", "observation"][:, step, :, 6:8].norm(dim=-1)  # package minus agent position
+        return float((gap <= 0.1061 + 0.03 + 0.1 + 1e-4).float().mean())
+
+    experiment = build(cfg, torch.device("cpu"))
+    first = experiment.collect()
+    assert near_share_at(first, 6) > 0.7  # share 1 before any learning
+    experiment.learner.update(first)  # 40 frames learned from: the curriculum is over
+    assert near_share_at(experiment.collect(), 2) < 0.3
 
 
 def test_recurrent_coma_runs_with_hidden_state_in_the_batch() -> None:
@@ -88,6 +136,12 @@ RESUME_CASES = {
     "coma on vmas": ["algo=coma", "env=vmas", "env.num_envs=4", "env.max_steps=6", "algo.frames_per_batch=40"],
     "mappo on vmas": ["algo=mappo", "env=vmas", "env.num_envs=4", "env.max_steps=6", "algo.frames_per_batch=40",
                       "algo.minibatch_size=20"],
+    "mappo on vmas, continuous forces": ["algo=mappo", "env=vmas", "env.num_envs=4", "env.max_steps=6",
+                                         "env.continuous_actions=true", "algo.frames_per_batch=40",
+                                         "algo.minibatch_size=20"],
+    "coma on transport with a start curriculum": ["algo=coma", "env=vmas", "env.scenario=transport", "env.num_envs=4",
+                                                  "env.max_steps=6", "env.start_curriculum_frames=100",
+                                                  "algo.frames_per_batch=40"],
     "recurrent coma on the switch": ["experiment=coma_switch_3", "env.num_envs=8", "algo.frames_per_batch=32"],
 }
 
@@ -151,6 +205,9 @@ def test_optimal_joint_action_is_brute_forced_from_the_payoff() -> None:
         (lambda: COMAConfig(target_update="polyak"), "soft or hard"),
         (lambda: PPOConfig(clip_epsilon=1.5), "algo.clip_epsilon"),
         (lambda: VmasEnvConfig(scenario="football"), "env.scenario='football'; expected one of navigation"),
+        (lambda: VmasEnvConfig(start_curriculum_frames=1000), "env.start_curriculum_frames=1000; expected 0 for "
+         "env.scenario='navigation'"),
+        (lambda: VmasEnvConfig(scenario="transport", start_radius=0.0), "env.start_radius=0.0; expected a positive"),
         (lambda: MatrixGameEnvConfig(payoff="ipd2"), "env.payoff='ipd2'"),
         (lambda: SwitchNoCommEnvConfig(n_agents=1), "env.n_agents=1; expected an integer >= 2"),
     ],

@@ -65,13 +65,18 @@ def make_batch(n_envs: int = 2, steps: int = 4, mask: torch.Tensor | None = None
     )
 
 
-def table_loss(table: torch.Tensor, advantage_source: str = "q", logit_penalty: float = 0.0, **actor_kwargs) -> COMALoss:
+def table_loss(
+    table: torch.Tensor, advantage_source: str = "q", logit_penalty: float = 0.0, reward_scale: float = 1.0,
+    **actor_kwargs,
+) -> COMALoss:
     critic = TensorDictModule(
         JointTableCritic(table), in_keys=[("agents", "observation"), ("agents", "action")],
         out_keys=[("agents", "action_value")],
     )
     actor = make_coma_actor(n_agents=N_AGENTS, observation_dim=OBS, n_actions=N_ACTIONS, **actor_kwargs)
-    return COMALoss(actor, critic, advantage_source=advantage_source, logit_penalty=logit_penalty)
+    return COMALoss(
+        actor, critic, advantage_source=advantage_source, logit_penalty=logit_penalty, reward_scale=reward_scale
+    )
 
 
 pytestmark = pytest.mark.filterwarnings("ignore:No target network updater")
@@ -232,6 +237,22 @@ def test_shared_and_team_rewards() -> None:
     torch.testing.assert_close(targets(), batch["next", "reward"].unsqueeze(-2).expand(2, 4, 3, 1))
 
 
+def test_reward_scale_multiplies_the_critic_targets() -> None:
+    """With a zero critic, TD(lambda) targets are linear in the rewards: scaling rewards scales targets."""
+    table = torch.zeros(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS)
+    batch = make_batch()
+    batch["next", "done"][:, -1] = True  # a truncated episode end inside the sequence
+    targets = {}
+    for scale in (1.0, 100.0):
+        loss = table_loss(table, reward_scale=scale)
+        loss.make_value_estimator("td_lambda", gamma=0.9, lmbda=0.8)
+        fresh = batch.exclude(("agents", "value_target"))
+        loss(fresh)
+        targets[scale] = fresh["agents", "value_target"]
+    assert targets[1.0].abs().max() > 0.1
+    torch.testing.assert_close(targets[100.0], 100.0 * targets[1.0])
+
+
 def test_targets_are_computed_once_per_batch_and_critic_loss_matches_forward() -> None:
     loss = table_loss(torch.randn(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS))
     batch = make_batch()
@@ -286,3 +307,5 @@ def test_bad_loss_settings_are_named() -> None:
         COMALoss(actor, critic, loss_critic_type="huber")
     with pytest.raises(ValueError, match="entropy_coeff"):
         COMALoss(actor, critic, entropy_coeff=-1.0)
+    with pytest.raises(ValueError, match="reward_scale must be > 0, got 0.0"):
+        COMALoss(actor, critic, reward_scale=0.0)

@@ -21,12 +21,15 @@ from torch.distributions import Categorical
 from torchrl.collectors import Collector
 from torchrl.envs import Compose, EnvBase, InitTracker, RewardSum, TransformedEnv
 from torchrl.envs.utils import ExplorationType, set_exploration_type
-from torchrl.modules import MultiAgentMLP, ProbabilisticActor
+from torchrl.data import Bounded
+from torchrl.data import Categorical as CategoricalSpec
+from torchrl.modules import MultiAgentMLP, NormalParamExtractor, ProbabilisticActor, TanhNormal
 from torchrl.objectives.multiagent import IPPOLoss, MAPPOLoss
 
 from oppshape.config import ConfigError
 from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.envs.switch_game import SwitchGame, expected_oracle_reward, last_day_rule_return, switch_days
+from oppshape.envs.transport_start import start_share
 from oppshape.envs.vmas_factory import make_vmas_env
 from oppshape.experiments.base import Experiment, MetricsHistory
 from oppshape.experiments.collector_state import CollectorState
@@ -44,13 +47,21 @@ ACTION = ("agents", "action")
 ACTION_MASK = ("agents", "action_mask")
 
 
-def make_env(env_cfg: Any, num_envs: int, device: torch.device, seed: int | None) -> EnvBase:
-    """The training or evaluation env of ``env_cfg`` with ``num_envs`` parallel copies."""
+def make_env(
+    env_cfg: Any, num_envs: int, device: torch.device, seed: int | None, *, training: bool = False
+) -> EnvBase:
+    """The training or evaluation env of ``env_cfg`` with ``num_envs`` parallel copies (a start curriculum
+    changes only the training env's starts; evaluation runs the unchanged task)."""
     if env_cfg.name == "vmas":
-        return make_vmas_env(
+        curriculum = training and env_cfg.start_curriculum_frames > 0
+        env = make_vmas_env(
             env_cfg.scenario, num_envs=num_envs, max_steps=env_cfg.max_steps, device=device, seed=seed,
+            continuous_actions=env_cfg.continuous_actions, near_package_starts=curriculum,
             **env_cfg.scenario_kwargs,
         )
+        if curriculum:
+            env.base_env.scenario.near_radius = env_cfg.start_radius
+        return env
     if env_cfg.name == "switch_nocomm":
         game: EnvBase = SwitchGame(env_cfg.n_agents, num_envs=num_envs, communication=False, device=device)
         if seed is not None:
@@ -78,18 +89,40 @@ def first_episode_return(rollout: TensorDictBase) -> torch.Tensor:
     return (rollout["next", "agents", "reward"] * in_first).sum(1)
 
 
-def make_ppo_modules(algo: PPOConfig, n_agents: int, obs_dim: int, n_actions: int, device: torch.device):
+def policy_head(action_spec: Any) -> tuple[int, type, dict[str, Any]]:
+    """Outputs per agent, distribution and its arguments for ``action_spec``: a categorical over integer actions,
+    or, for bounded continuous actions, a tanh-squashed Gaussian onto the spec's box (TorchRL's and BenchMARL's
+    choice for VMAS forces)."""
+    if isinstance(action_spec, CategoricalSpec):
+        return action_spec.space.n, Categorical, {"validate_args": False}
+    if isinstance(action_spec, Bounded):
+        bounds = {"low": action_spec.space.low, "high": action_spec.space.high}
+        return 2 * action_spec.shape[-1], TanhNormal, bounds
+    raise ConfigError(f"the PPO baselines take integer or bounded continuous actions, not {type(action_spec).__name__}")
+
+
+def make_ppo_modules(algo: PPOConfig, n_agents: int, obs_dim: int, action_spec: Any, device: torch.device):
     """BenchMARL-style MAPPO / IPPO: per-agent MLP actor, centralised (MAPPO) or local (IPPO) value MLP."""
+    n_outputs, distribution, distribution_kwargs = policy_head(action_spec)
     actor_net = MultiAgentMLP(
-        n_agent_inputs=obs_dim, n_agent_outputs=n_actions, n_agents=n_agents, centralized=False,
+        n_agent_inputs=obs_dim, n_agent_outputs=n_outputs, n_agents=n_agents, centralized=False,
         share_params=algo.share_params, depth=2, num_cells=algo.actor_hidden, activation_class=nn.ReLU, device=device,
     )
+    if distribution is TanhNormal:
+        params = TensorDictModule(
+            nn.Sequential(actor_net, NormalParamExtractor()), in_keys=[OBSERVATION],
+            out_keys=[("agents", "loc"), ("agents", "scale")],
+        )
+        dist_keys = {"loc": ("agents", "loc"), "scale": ("agents", "scale")}
+    else:
+        params = TensorDictModule(actor_net, in_keys=[OBSERVATION], out_keys=[("agents", "logits")])
+        dist_keys = {"logits": ("agents", "logits")}
     actor = ProbabilisticActor(
-        TensorDictModule(actor_net, in_keys=[OBSERVATION], out_keys=[("agents", "logits")]),
-        in_keys={"logits": ("agents", "logits")},
+        params,
+        in_keys=dist_keys,
         out_keys=[ACTION],
-        distribution_class=Categorical,
-        distribution_kwargs={"validate_args": False},
+        distribution_class=distribution,
+        distribution_kwargs=distribution_kwargs,
         return_log_prob=True,
         log_prob_key=("agents", "action_log_prob"),
     )
@@ -101,8 +134,8 @@ def make_ppo_modules(algo: PPOConfig, n_agents: int, obs_dim: int, n_actions: in
     return actor, critic
 
 
-def build_ppo(algo: PPOConfig, n_agents: int, obs_dim: int, n_actions: int, device: torch.device):
-    actor, critic = make_ppo_modules(algo, n_agents, obs_dim, n_actions, device)
+def build_ppo(algo: PPOConfig, n_agents: int, obs_dim: int, action_spec: Any, device: torch.device):
+    actor, critic = make_ppo_modules(algo, n_agents, obs_dim, action_spec, device)
     loss_class = MAPPOLoss if algo.name == "mappo" else IPPOLoss
     loss = loss_class(
         actor, critic, clip_epsilon=algo.clip_epsilon, entropy_coeff=algo.entropy_coeff,
@@ -139,6 +172,7 @@ def build_coma(
     loss = COMALoss(
         actor, critic, entropy_coeff=algo.entropy_coeff, normalize_advantage=algo.normalize_advantage,
         team_reward=algo.team_reward, advantage_source=algo.advantage_source, logit_penalty=algo.logit_penalty,
+        reward_scale=algo.reward_scale,
     )
     if masked:
         loss.set_keys(action_mask=ACTION_MASK)
@@ -244,16 +278,22 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
             f"env.name={env_cfg.name!r} needs algo=coma (its actions are masked and need memory; the {algo.name} "
             f"baseline here has neither); valid algos for it: coma"
         )
+    if getattr(env_cfg, "continuous_actions", False) and isinstance(algo, COMAConfig):
+        raise ConfigError(
+            "env.continuous_actions=true needs algo=mappo or algo=ippo (COMA's counterfactual baseline sums over a "
+            "discrete action set); valid algos for it: mappo, ippo"
+        )
     if algo.frames_per_batch % env_cfg.num_envs:
         raise ValueError(
             f"algo.frames_per_batch={algo.frames_per_batch} must be a multiple of env.num_envs={env_cfg.num_envs}"
         )
-    env = make_env(env_cfg, env_cfg.num_envs, device, seed=int(cfg.seed))
+    env = make_env(env_cfg, env_cfg.num_envs, device, seed=int(cfg.seed), training=True)
     eval_env = make_env(env_cfg, env_cfg.eval_envs, device, seed=None)
-    n_agents = env.full_action_spec[ACTION].shape[-1]
+    n_agents = env.full_observation_spec[OBSERVATION].shape[-2]
     obs_dim = env.full_observation_spec[OBSERVATION].shape[-1]
-    n_actions = env.full_action_spec[ACTION].space.n
+    action_spec = env.full_action_spec[ACTION]
     if isinstance(algo, COMAConfig):
+        n_actions = action_spec.space.n
         # the switch riddle's critic needs its global state (who has visited); elsewhere the observations
         state_dim = env.full_observation_spec["state"].shape[-1] if env_cfg.name == "switch_nocomm" else None
         actor, learner = build_coma(
@@ -264,16 +304,24 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
             env = env.append_transform(actor_body(actor).make_tensordict_primer())
             eval_env = eval_env.append_transform(actor_body(actor).make_tensordict_primer())
     else:
-        actor, learner = build_ppo(algo, n_agents, obs_dim, n_actions, device)
+        actor, learner = build_ppo(algo, n_agents, obs_dim, action_spec, device)
     collector = Collector(
         env, actor, frames_per_batch=algo.frames_per_batch, total_frames=-1, device=device,
         auto_register_policy_transforms=False,
     )
     batches = iter(collector)
+    curriculum_frames = getattr(env_cfg, "start_curriculum_frames", 0)
+    scenario = env.base_env.scenario if curriculum_frames else None
+
+    def collect() -> TensorDictBase:
+        if scenario is not None:  # from the learner's frames, so a resumed run continues the same schedule
+            scenario.near_share = start_share(learner.frames, curriculum_frames)
+        return next(batches)
+
     task = task_title(env_cfg)
     return Experiment(
         learner=learner,
-        collect=lambda: next(batches),
+        collect=collect,
         evaluate=make_evaluate(env_cfg, eval_env, actor),
         plot=lambda history, plots_dir: plot_returns(history, plots_dir, f"{algo.name} on {task}"),
         summarize=summarize,

@@ -49,6 +49,7 @@ class COMAConfig:
     eps_anneal_frames: int = 100_000  # frames over which epsilon anneals linearly (pymarl: 100k steps)
     entropy_coeff: float = 0.01  # policy-entropy bonus (EPyMARL: 0.01)
     logit_penalty: float = 0.0  # weight of the centred squared logits (keeps a softmax from saturating; 0: off)
+    reward_scale: float = 1.0  # factor on rewards in the critic targets (Q in scaled units; for tiny rewards)
     normalize_advantage: bool = True  # standardise counterfactual advantages per minibatch
     advantage_source: str = "q"  # q (COMA eq. 4) | returns (critic target minus the same baseline)
     team_reward: bool = False  # average per-agent rewards into one team reward
@@ -79,6 +80,7 @@ class COMAConfig:
         _require(self.eps_anneal_frames >= 1, "algo.eps_anneal_frames", self.eps_anneal_frames, "an integer >= 1")
         _require(self.entropy_coeff >= 0, "algo.entropy_coeff", self.entropy_coeff, "a number >= 0")
         _require(self.logit_penalty >= 0, "algo.logit_penalty", self.logit_penalty, "a number >= 0")
+        _require(self.reward_scale > 0, "algo.reward_scale", self.reward_scale, "a positive factor")
 
 
 @dataclass
@@ -112,7 +114,7 @@ class PPOConfig:
 
 @dataclass
 class VmasEnvConfig:
-    """A VMAS task with discrete actions (``oppshape.envs.vmas_factory``)."""
+    """A VMAS task (``oppshape.envs.vmas_factory``), discrete actions unless ``continuous_actions``."""
 
     name: str = "vmas"
     scenario: str = "navigation"  # navigation | balance | transport | simple_spread | give_way
@@ -120,11 +122,19 @@ class VmasEnvConfig:
     max_steps: int = 100  # episode horizon (truncation)
     eval_envs: int = 200  # parallel envs of each greedy evaluation (one episode each)
     scenario_kwargs: dict[str, Any] = field(default_factory=dict)  # VMAS scenario arguments, e.g. n_agents
+    continuous_actions: bool = False  # VMAS's native force actions (MAPPO / IPPO only; COMA needs discrete)
+    start_curriculum_frames: int = 0  # transport only: near-package starts fall from all to none over these frames
+    start_radius: float = 0.25  # widest gap between an agent's start and the package edge in near-package starts
 
     def __post_init__(self) -> None:
         _require(self.scenario in VMAS_SCENARIOS, "env.scenario", self.scenario, f"one of {', '.join(VMAS_SCENARIOS)}")
         for name in ("num_envs", "max_steps", "eval_envs"):
             _require(getattr(self, name) >= 1, f"env.{name}", getattr(self, name), "an integer >= 1")
+        _require(self.start_curriculum_frames >= 0, "env.start_curriculum_frames", self.start_curriculum_frames,
+                 "an integer >= 0 (0: no curriculum)")
+        _require(self.start_curriculum_frames == 0 or self.scenario == "transport", "env.start_curriculum_frames",
+                 self.start_curriculum_frames, f"0 for env.scenario={self.scenario!r} (the curriculum is transport's)")
+        _require(self.start_radius > 0, "env.start_radius", self.start_radius, "a positive distance")
 
 
 @dataclass

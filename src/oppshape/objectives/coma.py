@@ -68,6 +68,10 @@ class COMALoss(LossModule):
             Adam keeps pushing an action that is bad early on at a constant rate, so its logit runs off and the
             softmax saturates; the policy gradient then vanishes there for good, also where the action later
             becomes the best one. The penalty's pull grows with the logit gap and keeps it finite.
+        reward_scale: factor on the rewards in the critic targets, so Q-values are in scaled units. A fresh
+            critic's outputs are of order 0.1 and Adam moves weights at a rate that ignores the loss's scale,
+            so a critic meets rewards of ~1e-3 per step (VMAS transport) only slowly, and its errors swamp the
+            differences between actions; normalised advantages make the actor's step scale-free.
 
     Returns from ``forward``: ``loss_actor`` (eq. 5, negated), ``loss_entropy``, ``loss_critic`` (and
     ``loss_logits`` when ``logit_penalty > 0``; the actor's step minimises every loss but the critic's), and
@@ -158,9 +162,12 @@ class COMALoss(LossModule):
         loss_critic_type: str = "l2",
         advantage_source: str = "q",
         logit_penalty: float = 0.0,
+        reward_scale: float = 1.0,
     ) -> None:
         if logit_penalty < 0:
             raise ValueError(f"logit_penalty must be >= 0, got {logit_penalty}")
+        if not reward_scale > 0:
+            raise ValueError(f"reward_scale must be > 0, got {reward_scale}")
         if advantage_source not in ADVANTAGE_SOURCES:
             raise ValueError(f"advantage_source={advantage_source!r}; valid choices: {', '.join(ADVANTAGE_SOURCES)}")
         if loss_critic_type not in LOSS_FUNCTIONS:
@@ -176,6 +183,7 @@ class COMALoss(LossModule):
         self.loss_critic_type = loss_critic_type
         self.advantage_source = advantage_source
         self.logit_penalty = logit_penalty
+        self.reward_scale = reward_scale
 
     @property
     def in_keys(self) -> list[NestedKey]:
@@ -311,7 +319,8 @@ class COMALoss(LossModule):
         return targets.transpose(-3, -2)
 
     def _agent_reward(self, reward: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-        """Per-agent rewards ``[*B, T, n, 1]``; a shared reward is broadcast, ``team_reward`` averages."""
+        """Per-agent rewards ``[*B, T, n, 1]`` times ``reward_scale``; a shared reward is broadcast,
+        ``team_reward`` averages."""
         if reward.shape == shape[:-2] + (1,):
             reward = reward.unsqueeze(-2)
         elif reward.shape != shape:
@@ -320,7 +329,7 @@ class COMALoss(LossModule):
             )
         if self.team_reward:
             reward = reward.mean(-2, keepdim=True)
-        return reward.expand(shape)
+        return (reward * self.reward_scale).expand(shape)
 
     def _targets(self, tensordict: TensorDictBase) -> torch.Tensor:
         """``tensor_keys.value_target`` if the batch already holds it, else :meth:`critic_targets` (stored)."""
