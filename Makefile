@@ -16,7 +16,7 @@ ARGS ?=
 .PHONY: install demo test bench clean-venv FORCE \
 	pola-ipd-exact stackelberg-allgames-ppo stackelberg-allgames-pg stackelberg-queries \
 	stackelberg-leader-memory stackelberg-table loqa-ipd loqa-coin loqa-coin-scaling \
-	coma-matrix-sanity coma-vmas coma-navigation coma-balance coma-transport coma-simple-spread coma-give-way coma-switch \
+	coma-matrix-sanity coma-vmas coma-navigation coma-balance coma-transport coma-transport-recipe coma-simple-spread coma-give-way coma-switch \
 	dial-switch-3 dial-switch-4 rial-switch-3 rial-switch-4 comm-switch dial-switch rial-switch \
 	pola-dice-ipd pola-om-ipd lola-dice-ipd pola-dice-coin pola-om-coin lola-dice-coin dice-small dice-small-ipd
 
@@ -96,6 +96,10 @@ coma-balance: $(STAMP)
 
 coma-transport: $(STAMP)
 	$(PY) scripts/coma_vmas.py --jobs 2 --tasks transport $(ARGS)
+
+# MAPPO on transport with BenchMARL's VMAS recipe, 24M frames, seed 0 (~1 h per run on one CPU core)
+coma-transport-recipe: $(STAMP)
+	$(CLI) experiment=coma_transport algo=mappo_benchmarl seed=0 trainer.iterations=400 $(ARGS)
 
 coma-simple-spread: $(STAMP)
 	$(PY) scripts/coma_vmas.py --jobs 2 --tasks simple_spread $(ARGS)

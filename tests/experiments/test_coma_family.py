@@ -192,6 +192,25 @@ def test_navigation_tunes_only_comas_actor_step_size() -> None:
         assert OmegaConf.to_container(cfg.algo) == OmegaConf.to_container(compose([f"algo={baseline}"]).algo)
 
 
+@pytest.mark.parametrize("task", ["navigation", "balance", "transport", "simple_spread", "give_way"])
+def test_vmas_experiments_give_every_algorithm_the_same_batch(task: str) -> None:
+    """The comparison's fairness: the experiments leave the batch to the algo options, which all use 6,000."""
+    for algo in ("coma", "mappo", "ippo"):
+        assert compose([f"experiment=coma_{task}", f"algo={algo}"]).algo.frames_per_batch == 6000
+    assert compose([f"experiment=coma_{task}"]).algo.frames_per_batch == 6000  # coma or coma_fast
+
+
+def test_benchmarl_recipe_is_the_documented_transport_overrides() -> None:
+    """docs/RESULTS.md ran MAPPO's transport recipe as command-line overrides; the option must equal them."""
+    recipe = ["algo.frames_per_batch=60000", "algo.lr=0.00005", "algo.gamma=0.9", "algo.minibatch_size=4096",
+              "algo.actor_hidden=256", "algo.critic_hidden=256"]
+    by_option = compose(["experiment=coma_transport", "algo=mappo_benchmarl"])
+    validate(by_option)
+    by_overrides = compose(["experiment=coma_transport", "algo=mappo", *recipe])
+    assert OmegaConf.to_container(by_option.algo) == OmegaConf.to_container(by_overrides.algo)
+    assert by_option.algo.name == "mappo"
+
+
 def test_optimal_joint_action_is_brute_forced_from_the_payoff() -> None:
     assert optimal_joint_action(MatrixGameEnvConfig(payoff="coordination")).tolist() == [0, 0]
     assert optimal_joint_action(MatrixGameEnvConfig(payoff="deadlock")).tolist() == [1, 1]
