@@ -13,7 +13,6 @@ policy's.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import statistics
@@ -23,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
+
+from oppshape.loggers import read_metric
 
 TASKS = ("navigation", "balance", "transport", "simple_spread", "give_way")
 ALGOS = ("coma", "mappo", "ippo")
@@ -89,12 +90,6 @@ def launch(out: Path, task: str, algo: str, seed: int, iterations: int | None) -
     return f"done {target}"
 
 
-def curve(target: Path, key: str) -> list[tuple[float, float]]:
-    """(frames, metric) rows of one run's metrics.csv where ``key`` was logged."""
-    with open(target / "metrics.csv") as handle:
-        return [(float(r["frames"]), float(r[key])) for r in csv.DictReader(handle) if r.get(key)]
-
-
 def summary(target: Path) -> dict:
     return json.loads((target / "summary.json").read_text())
 
@@ -111,7 +106,7 @@ def plot(out: Path, tasks: list[str], algos: list[str], seeds: list[int]) -> Pat
     for row, (key, label) in enumerate(rows):
         for ax, task in zip(axes[row], tasks):
             for algo in algos:
-                curves = [curve(run_dir(out, task, algo, s), key) for s in seeds]
+                curves = [read_metric(run_dir(out, task, algo, s), key) for s in seeds]
                 frames = [f for f, _ in curves[0]]
                 values = list(zip(*[[v for _, v in c[: len(frames)]] for c in curves]))
                 ax.plot(frames, [statistics.mean(v) for v in values], label=algo)

@@ -11,7 +11,6 @@ writes a Markdown table of the reward around chosen epochs.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from oppshape.loggers import read_metric
 
 ROOT = Path(__file__).resolve().parents[1]
 ALGOS = ("dial", "rial")
@@ -59,9 +60,8 @@ def run_one(run_dir: Path, algo: str, n: int, seed: int, epochs: int, segment: i
 
 def read_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """(epochs, normalised test reward) of one run's ``metrics.csv``."""
-    with (run_dir / "metrics.csv").open() as handle:
-        rows = [row for row in csv.DictReader(handle) if row.get(METRIC)]
-    return np.array([float(r["iteration"]) for r in rows]), np.array([float(r[METRIC]) for r in rows])
+    points = np.array(read_metric(run_dir, METRIC, x="iteration"), dtype=float).reshape(-1, 2)
+    return points[:, 0], points[:, 1]
 
 
 def ewma(values: np.ndarray, alpha: float) -> np.ndarray:

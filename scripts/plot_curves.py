@@ -7,20 +7,20 @@ For comparing single runs that no sweep script collects, e.g. the transport reci
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
+
+from oppshape.loggers import read_metric
 
 
 def curve(run: Path, key: str) -> list[tuple[float, float]]:
-    """(frames, value) for every row of ``run/metrics.csv`` that logged ``key``."""
-    path = run / "metrics.csv"
-    if not path.exists():
+    """(frames, value) for every row of ``run/metrics.csv`` that logged ``key``; a bad run or key ends the
+    script with the reason."""
+    if not (run / "metrics.csv").exists():
         raise SystemExit(f"no metrics.csv in {run}")
-    with path.open() as handle:
-        rows = list(csv.DictReader(handle))
-    if rows and key not in rows[0]:
-        raise SystemExit(f"{path} has no column {key!r}; columns: {', '.join(rows[0])}")
-    return [(float(row["frames"]), float(row[key])) for row in rows if row.get(key)]
+    try:
+        return read_metric(run, key)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
 
 
 def main() -> None:

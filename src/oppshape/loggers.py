@@ -48,6 +48,18 @@ class CSVMetrics:
             csv.DictWriter(handle, fieldnames=self.columns, restval="").writerow(row)
 
 
+def read_metric(run_dir: Path, key: str, x: str = "frames") -> list[tuple[float, float]]:
+    """``(x, key)`` of every row of ``run_dir/metrics.csv`` that logged ``key`` (evaluation metrics fill only
+    some rows); the reading side of ``CSVMetrics`` for plots and tables. A column the file lacks is an error
+    naming the columns it has."""
+    path = run_dir / "metrics.csv"
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    if rows and key not in rows[0]:
+        raise ValueError(f"{path} has no column {key!r}; columns: {', '.join(rows[0])}")
+    return [(float(row[x]), float(row[key])) for row in rows if row.get(key)]
+
+
 class MetricLoggers:
     """Sends every metrics row to the CSV and to the optional wandb / TensorBoard loggers."""
 
