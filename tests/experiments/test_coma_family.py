@@ -1,6 +1,8 @@
 """The COMA family end to end: configs validate, every algorithm builds, steps, evaluates and resumes
 mid-episode exactly, and COMA finds the known optimum of a cooperative coordination game."""
 
+import math
+
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -15,6 +17,7 @@ from oppshape.experiments.coma_schemas import (
     SwitchNoCommEnvConfig,
     VmasEnvConfig,
 )
+from oppshape.objectives.coma import COMALoss
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -103,6 +106,21 @@ def test_recurrent_coma_runs_with_hidden_state_in_the_batch() -> None:
     experiment.evaluate()
 
 
+def test_clipped_coma_takes_epochs_times_minibatches_actor_steps_per_batch() -> None:
+    experiment = build(tiny("coma", "vmas", clip_epsilon=0.2, epochs=3, minibatches=2), torch.device("cpu"))
+    learner = experiment.learner
+    batch = experiment.collect()
+    untouched = batch.clone()
+    metrics = learner.update(batch)
+    steps = {float(state["step"]) for state in learner.actor_optimizer.state.values()}
+    assert steps == {6.0}
+    assert all(math.isfinite(value) for value in metrics.values())
+    assert (batch == untouched).all()  # advantages were fixed on copies: the caller's batch is left as it was
+    with pytest.raises(ValueError, match="epochs=2; valid: 1, or any integer >= 1 when the loss has a clip_eps"):
+        type(learner)(COMALoss(learner.loss.actor_network, learner.loss.critic_network), learner.epsilon,
+                      actor_lr=1e-3, critic_lr=1e-3, epochs=2)
+
+
 @pytest.mark.parametrize("algo", ALGOS)
 def test_learner_state_restores_the_policy_that_collects(algo: str) -> None:
     cfg = tiny(algo, "coma_matrix")
@@ -142,6 +160,9 @@ RESUME_CASES = {
     "coma on transport with a start curriculum": ["algo=coma", "env=vmas", "env.scenario=transport", "env.num_envs=4",
                                                   "env.max_steps=6", "env.start_curriculum_frames=100",
                                                   "algo.frames_per_batch=40"],
+    "clipped coma, 2 epochs, reshuffled chunks": ["algo=coma", "env=vmas", "env.num_envs=4", "env.max_steps=6",
+                                                  "algo.frames_per_batch=40", "algo.clip_epsilon=0.2",
+                                                  "algo.epochs=2", "algo.minibatches=2"],
     "recurrent coma on the switch": ["experiment=coma_switch_3", "env.num_envs=8", "algo.frames_per_batch=32"],
 }
 
@@ -223,6 +244,8 @@ def test_optimal_joint_action_is_brute_forced_from_the_payoff() -> None:
         (lambda: COMAConfig(eps_init=0.1, eps_end=0.5), "eps_end <= eps_init"),
         (lambda: COMAConfig(target_update="polyak"), "soft or hard"),
         (lambda: PPOConfig(clip_epsilon=1.5), "algo.clip_epsilon"),
+        (lambda: COMAConfig(clip_epsilon=1.0), "algo.clip_epsilon=1.0; expected 0"),
+        (lambda: COMAConfig(epochs=3), "algo.epochs=3; expected 1, or an integer > 1 together with algo.clip_eps"),
         (lambda: VmasEnvConfig(scenario="football"), "env.scenario='football'; expected one of navigation"),
         (lambda: VmasEnvConfig(start_curriculum_frames=1000), "env.start_curriculum_frames=1000; expected 0 for "
          "env.scenario='navigation'"),

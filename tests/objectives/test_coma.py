@@ -67,7 +67,7 @@ def make_batch(n_envs: int = 2, steps: int = 4, mask: torch.Tensor | None = None
 
 def table_loss(
     table: torch.Tensor, advantage_source: str = "q", logit_penalty: float = 0.0, reward_scale: float = 1.0,
-    **actor_kwargs,
+    clip_epsilon: float | None = None, **actor_kwargs,
 ) -> COMALoss:
     critic = TensorDictModule(
         JointTableCritic(table), in_keys=[("agents", "observation"), ("agents", "action")],
@@ -75,7 +75,8 @@ def table_loss(
     )
     actor = make_coma_actor(n_agents=N_AGENTS, observation_dim=OBS, n_actions=N_ACTIONS, **actor_kwargs)
     return COMALoss(
-        actor, critic, advantage_source=advantage_source, logit_penalty=logit_penalty, reward_scale=reward_scale
+        actor, critic, advantage_source=advantage_source, logit_penalty=logit_penalty, reward_scale=reward_scale,
+        clip_epsilon=clip_epsilon,
     )
 
 
@@ -309,3 +310,52 @@ def test_bad_loss_settings_are_named() -> None:
         COMALoss(actor, critic, entropy_coeff=-1.0)
     with pytest.raises(ValueError, match="reward_scale must be > 0, got 0.0"):
         COMALoss(actor, critic, reward_scale=0.0)
+
+
+def actor_gradient(loss: COMALoss, batch: TensorDict) -> torch.Tensor:
+    params = [p for p in loss.actor_network_params.values(True, True) if p.requires_grad]
+    grads = torch.autograd.grad(loss(batch)["loss_actor"], params)
+    return torch.cat([g.flatten() for g in grads])
+
+
+def test_clipped_loss_starts_as_eq5_and_keeps_its_first_advantages() -> None:
+    """On a batch's first call r = 1, so the clipped surrogate's gradient is COMA's own; the advantage and pi_old
+    fixed then are read back after the critic and the actor have moved (PPO fixes them per batch)."""
+    torch.manual_seed(0)
+    table = torch.randn(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS)
+    plain, clipped = table_loss(table), table_loss(table, clip_epsilon=0.2)
+    clipped.load_state_dict(plain.state_dict())
+    batch = make_batch()
+    plain_batch, clipped_batch = batch.clone(), batch.clone()
+    torch.testing.assert_close(actor_gradient(clipped, clipped_batch), actor_gradient(plain, plain_batch))
+    advantage = clipped_batch["agents", "advantage"].clone()
+    old_log_prob = clipped_batch["agents", "sample_log_prob"].clone()
+    log_pi = clipped.policy_probs(batch).gather(-1, batch["agents", "action"].unsqueeze(-1)).log()
+    torch.testing.assert_close(old_log_prob, log_pi.detach())
+    with torch.no_grad():
+        clipped.critic_network_params["module", "table"].add_(torch.randn_like(table))
+        for param in clipped.actor_network_params.values(True, True):
+            if param.requires_grad:
+                param.add_(0.3 * torch.randn_like(param))
+    out = clipped(clipped_batch)
+    torch.testing.assert_close(clipped_batch["agents", "advantage"], advantage)
+    torch.testing.assert_close(clipped_batch["agents", "sample_log_prob"], old_log_prob)
+    new_log_pi = clipped.policy_probs(batch).gather(-1, batch["agents", "action"].unsqueeze(-1)).log()
+    ratio = (new_log_pi - old_log_prob).exp()
+    expected = torch.minimum(ratio * advantage, ratio.clamp(0.8, 1.2) * advantage).mean()
+    torch.testing.assert_close(out["loss_actor"], -expected)
+    assert not torch.allclose(ratio, torch.ones_like(ratio))  # the test moved the policy
+
+
+def test_clipped_loss_stops_pushing_actions_past_the_clip() -> None:
+    """Where r is already beyond 1 + eps with A > 0 (or below 1 - eps with A < 0) the surrogate is flat."""
+    loss = table_loss(torch.randn(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS), clip_epsilon=0.2)
+    batch = make_batch()
+    batch.set(("agents", "advantage"), torch.ones(2, 4, N_AGENTS, 1))
+    log_pi = loss.policy_probs(batch).gather(-1, batch["agents", "action"].unsqueeze(-1)).log().detach()
+    batch.set(("agents", "sample_log_prob"), log_pi - 1.0)  # r = e > 1.2 everywhere
+    assert actor_gradient(loss, batch).abs().max() == 0
+    batch.set(("agents", "sample_log_prob"), log_pi)  # r = 1: the gradient is back
+    assert actor_gradient(loss, batch).abs().max() > 0
+    with pytest.raises(ValueError, match="clip_epsilon must be None or in \\(0, 1\\), got 1.5"):
+        table_loss(torch.zeros(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS), clip_epsilon=1.5)

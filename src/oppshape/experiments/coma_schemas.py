@@ -58,9 +58,15 @@ class COMAConfig:
     actor_hidden: int = 64  # actor hidden width (two layers, or encoder + GRU)
     critic_hidden: int = 128  # critic hidden width (two layers; pymarl: 128)
     max_grad_norm: float = 10.0  # gradient-norm clip per optimiser (pymarl: 10)
+    clip_epsilon: float = 0.0  # 0: COMA's actor gradient (eq. 5); in (0, 1): PPO's clipped surrogate on it
+    epochs: int = 1  # passes over each batch (> 1 needs clip_epsilon > 0)
 
     def __post_init__(self) -> None:
         _check_on_policy(self)
+        _require(0.0 <= self.clip_epsilon < 1.0, "algo.clip_epsilon", self.clip_epsilon,
+                 "0 (off) or a number in (0, 1)")
+        _require(self.epochs == 1 or (self.epochs > 1 and self.clip_epsilon > 0), "algo.epochs", self.epochs,
+                 "1, or an integer > 1 together with algo.clip_epsilon > 0")
         _require(self.actor_lr > 0 and self.critic_lr > 0, "algo.actor_lr/critic_lr", (self.actor_lr, self.critic_lr),
                  "positive step sizes")
         _require(self.critic_target in CRITIC_TARGETS, "algo.critic_target", self.critic_target,

@@ -4,6 +4,10 @@ Foerster et al. (AAAI 2018), Algorithm 1, vectorised: pymarl trains the critic o
 small batch of episodes; here a ``[envs, T]`` batch (or each of ``minibatches`` env chunks of it) is one
 critic step (``critic_steps`` > 1 adds critic-only steps first) followed by one actor step, which uses the
 advantages of the same forward pass, i.e. the critic before its step, as EPyMARL does.
+
+With a clipped loss (``COMALoss(clip_epsilon=...)``) the advantages and ``pi_old`` of every chunk are fixed
+first, with the critic and policy that met the batch, and ``epochs`` passes (env chunks reshuffled after the
+first) reuse them, as PPO does.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class COMALearner:
         minibatches: the batch's envs are split into this many chunks, each giving one critic and one actor
             step in turn (1: one step on the whole batch). Every frame is still used once; later chunks were
             collected by a policy a few small steps older.
+        epochs: passes over each batch (> 1 needs the loss's ``clip_epsilon``: reusing a batch for plain
+            policy-gradient steps is off-policy and unbounded).
     """
 
     def __init__(
@@ -49,7 +55,10 @@ class COMALearner:
         hard_update_interval: int = 200,
         critic_steps: int = 1,
         minibatches: int = 1,
+        epochs: int = 1,
     ) -> None:
+        if epochs < 1 or (epochs > 1 and loss.clip_epsilon is None):
+            raise ValueError(f"epochs={epochs}; valid: 1, or any integer >= 1 when the loss has a clip_epsilon")
         if target_update not in ("soft", "hard"):
             raise ValueError(f"target_update={target_update!r}; valid choices: soft, hard")
         if critic_steps < 1 or minibatches < 1:
@@ -59,6 +68,7 @@ class COMALearner:
         self.max_grad_norm = max_grad_norm
         self.critic_steps = critic_steps
         self.minibatches = minibatches
+        self.epochs = epochs
         self.actor_params = list(loss.actor_network_params.values(True, True))
         self.actor_params = [p for p in self.actor_params if p.requires_grad]
         self.critic_params = [p for p in loss.critic_network_params.values(True, True) if p.requires_grad]
@@ -85,10 +95,25 @@ class COMALearner:
         return {**{key: value.detach() for key, value in losses.items()}, "grad_norm_actor": actor_norm,
                 "grad_norm_critic": critic_norm}
 
+    def _fix_advantages(self, chunks: list[TensorDictBase]) -> TensorDictBase:
+        """Each chunk's targets, advantages and ``pi_old`` from the current networks, stored; the batch again."""
+        with torch.no_grad():
+            for chunk in chunks:
+                self.loss(chunk)
+        return torch.cat(chunks, dim=0)
+
     def update(self, batch: TensorDictBase) -> dict[str, float]:
-        """One pass over ``batch`` ``[envs, T]``: ``minibatches`` chunks of whole env sequences, in turn."""
+        """``epochs`` passes over ``batch`` ``[envs, T]``, each ``minibatches`` chunks of whole env sequences."""
         chunk_size = -(-batch.shape[0] // self.minibatches)
-        per_chunk = [self._update_chunk(chunk) for chunk in batch.split(chunk_size, dim=0)]
+        chunks = list(batch.split(chunk_size, dim=0))
+        per_chunk = []
+        if self.loss.clip_epsilon is not None:
+            fixed = self._fix_advantages([chunk.copy() for chunk in chunks])
+            for epoch in range(self.epochs):
+                order = fixed if epoch == 0 else fixed[torch.randperm(fixed.shape[0], device=fixed.device)]
+                per_chunk += [self._update_chunk(chunk) for chunk in order.split(chunk_size, dim=0)]
+        else:
+            per_chunk = [self._update_chunk(chunk) for chunk in chunks]
         metrics = {key: float(sum(m[key] for m in per_chunk)) / len(per_chunk) for key in per_chunk[0]}
         frames = batch.numel()
         self.frames += frames

@@ -72,6 +72,13 @@ class COMALoss(LossModule):
             critic's outputs are of order 0.1 and Adam moves weights at a rate that ignores the loss's scale,
             so a critic meets rewards of ~1e-3 per step (VMAS transport) only slowly, and its errors swamp the
             differences between actions; normalised advantages make the actor's step scale-free.
+        clip_epsilon: ``None`` (default) for COMA's own actor gradient, eq. 5. A number in (0, 1) makes the actor
+            loss PPO's clipped surrogate ``-min(r A, clip(r, 1 - eps, 1 + eps) A)`` with
+            ``r = pi_a(u_a) / pi_old(u_a)``, so one batch can be reused for several actor steps
+            (:class:`oppshape.learners.coma.COMALearner` ``epochs``) without the policy running away from the
+            one that collected it. The first call on a batch stores ``pi_old`` and the advantage (with the critic
+            and policy of that moment); later calls read them back, as PPO fixes its advantages per batch. On
+            the first call ``r = 1`` and the gradient is eq. 5's.
 
     Returns from ``forward``: ``loss_actor`` (eq. 5, negated), ``loss_entropy``, ``loss_critic`` (and
     ``loss_logits`` when ``logit_penalty > 0``; the actor's step minimises every loss but the critic's), and
@@ -126,6 +133,9 @@ class COMALoss(LossModule):
                 Defaults to ``"done"``.
             terminated: under ``"next"``, ``[*B, T, 1]``: the episode really ended (no bootstrap).
                 Defaults to ``"terminated"``.
+            sample_log_prob: with ``clip_epsilon`` only: ``log pi_old`` of the taken action ``[*B, T, n, 1]``,
+                written on the first call on a batch, read back on later ones.
+                Defaults to ``("agents", "sample_log_prob")``.
         """
 
         action: NestedKey = ("agents", "action")
@@ -138,6 +148,7 @@ class COMALoss(LossModule):
         reward: NestedKey = ("agents", "reward")
         done: NestedKey = "done"
         terminated: NestedKey = "terminated"
+        sample_log_prob: NestedKey = ("agents", "sample_log_prob")
 
     tensor_keys: _AcceptedKeys
     default_keys = _AcceptedKeys
@@ -163,7 +174,10 @@ class COMALoss(LossModule):
         advantage_source: str = "q",
         logit_penalty: float = 0.0,
         reward_scale: float = 1.0,
+        clip_epsilon: float | None = None,
     ) -> None:
+        if clip_epsilon is not None and not 0.0 < clip_epsilon < 1.0:
+            raise ValueError(f"clip_epsilon must be None or in (0, 1), got {clip_epsilon}")
         if logit_penalty < 0:
             raise ValueError(f"logit_penalty must be >= 0, got {logit_penalty}")
         if not reward_scale > 0:
@@ -184,6 +198,7 @@ class COMALoss(LossModule):
         self.advantage_source = advantage_source
         self.logit_penalty = logit_penalty
         self.reward_scale = reward_scale
+        self.clip_epsilon = clip_epsilon
 
     @property
     def in_keys(self) -> list[NestedKey]:
@@ -345,12 +360,18 @@ class COMALoss(LossModule):
         q_taken = self._action_values(tensordict, self.critic_network_params).gather(-1, action)
         return distance_loss(q_taken, self._targets(tensordict), self.loss_critic_type).mean()
 
-    def forward(self, tensordict: TensorDictBase) -> TensorDict:
-        action = tensordict.get(self.tensor_keys.action).unsqueeze(-1)  # [*B, T, n, 1]
-        probs, logits = self._policy(tensordict, recurrent=True)  # [*B, T, n, A], differentiable
-        q_values = self._action_values(tensordict, self.critic_network_params)  # differentiable
-        q_taken = q_values.gather(-1, action)
-        targets = self._targets(tensordict)
+    def _advantage(
+        self, tensordict: TensorDictBase, probs: torch.Tensor, q_values: torch.Tensor, q_taken: torch.Tensor,
+        targets: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The counterfactual advantage ``[*B, T, n, 1]`` (normalised if asked) and its raw mean.
+
+        With ``clip_epsilon`` an advantage already in the batch is reused: it was fixed on the first call.
+        """
+        if self.clip_epsilon is not None:
+            stored = tensordict.get(self.tensor_keys.advantage, None)
+            if stored is not None:
+                return stored, stored.mean()
         # COMA eq. 4: the counterfactual baseline marginalises agent a's own action under its policy
         with torch.no_grad():
             baseline = (probs * q_values).sum(-1, keepdim=True)
@@ -358,16 +379,39 @@ class COMALoss(LossModule):
             advantage_mean = advantage.mean()
             if self.normalize_advantage and advantage.numel() > 1:
                 advantage = (advantage - advantage_mean) / advantage.std().clamp_min(1e-6)
+        tensordict.set(self.tensor_keys.advantage, advantage)
+        return advantage, advantage_mean
+
+    def _actor_objective(
+        self, tensordict: TensorDictBase, log_prob: torch.Tensor, advantage: torch.Tensor
+    ) -> torch.Tensor:
+        """COMA eq. 5 (``clip_epsilon`` None), or PPO's clipped surrogate against the stored ``pi_old``."""
+        if self.clip_epsilon is None:
+            return (advantage * log_prob).mean()
+        old_log_prob = tensordict.get(self.tensor_keys.sample_log_prob, None)
+        if old_log_prob is None:
+            old_log_prob = log_prob.detach()
+            tensordict.set(self.tensor_keys.sample_log_prob, old_log_prob)
+        ratio = (log_prob - old_log_prob).exp()
+        clipped = ratio.clamp(1.0 - self.clip_epsilon, 1.0 + self.clip_epsilon)
+        return torch.minimum(ratio * advantage, clipped * advantage).mean()
+
+    def forward(self, tensordict: TensorDictBase) -> TensorDict:
+        action = tensordict.get(self.tensor_keys.action).unsqueeze(-1)  # [*B, T, n, 1]
+        probs, logits = self._policy(tensordict, recurrent=True)  # [*B, T, n, A], differentiable
+        q_values = self._action_values(tensordict, self.critic_network_params)  # differentiable
+        q_taken = q_values.gather(-1, action)
+        targets = self._targets(tensordict)
+        advantage, advantage_mean = self._advantage(tensordict, probs, q_values, q_taken, targets)
         log_prob = probs.gather(-1, action).clamp_min(torch.finfo(probs.dtype).tiny).log()
 
         # p log p with log clamped: masked actions have p = 0 exactly, where entr's gradient is infinite
         entropy = -(probs * probs.clamp_min(torch.finfo(probs.dtype).tiny).log()).sum(-1)
-        tensordict.set(self.tensor_keys.advantage, advantage)
         penalty = {"loss_logits": self._logit_penalty(tensordict, logits)} if self.logit_penalty > 0 else {}
         return TensorDict(
             {
                 **penalty,
-                "loss_actor": -(advantage * log_prob).mean(),  # COMA eq. 5
+                "loss_actor": -self._actor_objective(tensordict, log_prob, advantage),
                 "loss_entropy": -self.entropy_coeff * entropy.mean(),
                 "loss_critic": distance_loss(q_taken, targets, self.loss_critic_type).mean(),
                 "entropy": entropy.mean().detach(),
