@@ -97,9 +97,10 @@ coma-balance: $(STAMP)
 coma-transport: $(STAMP)
 	$(PY) scripts/coma_vmas.py --jobs 2 --tasks transport $(ARGS)
 
-# MAPPO on transport with BenchMARL's VMAS recipe, 24M frames, seed 0 (~1 h per run on one CPU core)
+# MAPPO on transport with BenchMARL's VMAS recipe, 24M frames, seed 0 (~75 min on one CPU core);
+# checkpoints every 10 iterations, so `python -m oppshape resume=<run dir>` continues a stopped run
 coma-transport-recipe: $(STAMP)
-	$(CLI) experiment=coma_transport algo=mappo_benchmarl seed=0 trainer.iterations=400 $(ARGS)
+	$(CLI) experiment=coma_transport algo=mappo_benchmarl seed=0 trainer.iterations=400 trainer.checkpoint_every=10 $(ARGS)
 
 coma-simple-spread: $(STAMP)
 	$(PY) scripts/coma_vmas.py --jobs 2 --tasks simple_spread $(ARGS)
