@@ -312,6 +312,11 @@ def test_bad_loss_settings_are_named() -> None:
         COMALoss(actor, critic, reward_scale=0.0)
 
 
+def taken_log_prob(loss: COMALoss, batch: TensorDict) -> torch.Tensor:
+    """log pi_a(u_a) of the batch's actions under the loss's current actor, ``[*B, T, n, 1]``, detached."""
+    return loss.policy_probs(batch).gather(-1, batch["agents", "action"].unsqueeze(-1)).log().detach()
+
+
 def actor_gradient(loss: COMALoss, batch: TensorDict) -> torch.Tensor:
     params = [p for p in loss.actor_network_params.values(True, True) if p.requires_grad]
     grads = torch.autograd.grad(loss(batch)["loss_actor"], params)
@@ -330,8 +335,7 @@ def test_clipped_loss_starts_as_eq5_and_keeps_its_first_advantages() -> None:
     torch.testing.assert_close(actor_gradient(clipped, clipped_batch), actor_gradient(plain, plain_batch))
     advantage = clipped_batch["agents", "advantage"].clone()
     old_log_prob = clipped_batch["agents", "sample_log_prob"].clone()
-    log_pi = clipped.policy_probs(batch).gather(-1, batch["agents", "action"].unsqueeze(-1)).log()
-    torch.testing.assert_close(old_log_prob, log_pi.detach())
+    torch.testing.assert_close(old_log_prob, taken_log_prob(clipped, batch))
     with torch.no_grad():
         clipped.critic_network_params["module", "table"].add_(torch.randn_like(table))
         for param in clipped.actor_network_params.values(True, True):
@@ -340,8 +344,7 @@ def test_clipped_loss_starts_as_eq5_and_keeps_its_first_advantages() -> None:
     out = clipped(clipped_batch)
     torch.testing.assert_close(clipped_batch["agents", "advantage"], advantage)
     torch.testing.assert_close(clipped_batch["agents", "sample_log_prob"], old_log_prob)
-    new_log_pi = clipped.policy_probs(batch).gather(-1, batch["agents", "action"].unsqueeze(-1)).log()
-    ratio = (new_log_pi - old_log_prob).exp()
+    ratio = (taken_log_prob(clipped, batch) - old_log_prob).exp()
     expected = torch.minimum(ratio * advantage, ratio.clamp(0.8, 1.2) * advantage).mean()
     torch.testing.assert_close(out["loss_actor"], -expected)
     assert not torch.allclose(ratio, torch.ones_like(ratio))  # the test moved the policy
@@ -352,7 +355,7 @@ def test_clipped_loss_stops_pushing_actions_past_the_clip() -> None:
     loss = table_loss(torch.randn(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS), clip_epsilon=0.2)
     batch = make_batch()
     batch.set(("agents", "advantage"), torch.ones(2, 4, N_AGENTS, 1))
-    log_pi = loss.policy_probs(batch).gather(-1, batch["agents", "action"].unsqueeze(-1)).log().detach()
+    log_pi = taken_log_prob(loss, batch)
     batch.set(("agents", "sample_log_prob"), log_pi - 1.0)  # r = e > 1.2 everywhere
     assert actor_gradient(loss, batch).abs().max() == 0
     batch.set(("agents", "sample_log_prob"), log_pi)  # r = 1: the gradient is back

@@ -12,6 +12,7 @@ first) reuse them, as PPO does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -105,15 +106,13 @@ class COMALearner:
     def update(self, batch: TensorDictBase) -> dict[str, float]:
         """``epochs`` passes over ``batch`` ``[envs, T]``, each ``minibatches`` chunks of whole env sequences."""
         chunk_size = -(-batch.shape[0] // self.minibatches)
-        chunks = list(batch.split(chunk_size, dim=0))
-        per_chunk = []
+        passes: Iterable[TensorDictBase] = [batch]
         if self.loss.clip_epsilon is not None:
-            fixed = self._fix_advantages([chunk.copy() for chunk in chunks])
-            for epoch in range(self.epochs):
-                order = fixed if epoch == 0 else fixed[torch.randperm(fixed.shape[0], device=fixed.device)]
-                per_chunk += [self._update_chunk(chunk) for chunk in order.split(chunk_size, dim=0)]
-        else:
-            per_chunk = [self._update_chunk(chunk) for chunk in chunks]
+            fixed = self._fix_advantages([chunk.copy() for chunk in batch.split(chunk_size, dim=0)])
+            # lazy: each reshuffle is drawn after the previous pass's steps
+            passes = (fixed if epoch == 0 else fixed[torch.randperm(fixed.shape[0], device=fixed.device)]
+                      for epoch in range(self.epochs))
+        per_chunk = [self._update_chunk(chunk) for data in passes for chunk in data.split(chunk_size, dim=0)]
         metrics = {key: float(sum(m[key] for m in per_chunk)) / len(per_chunk) for key in per_chunk[0]}
         frames = batch.numel()
         self.frames += frames
