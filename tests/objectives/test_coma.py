@@ -362,3 +362,18 @@ def test_clipped_loss_stops_pushing_actions_past_the_clip() -> None:
     assert actor_gradient(loss, batch).abs().max() > 0
     with pytest.raises(ValueError, match="clip_epsilon must be None or in \\(0, 1\\), got 1.5"):
         table_loss(torch.zeros(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS), clip_epsilon=1.5)
+
+
+def test_clipped_loss_keeps_the_raw_advantage_and_logs_its_mean_on_every_call() -> None:
+    """The batch keeps the raw advantage, so later calls normalise what they read and log the raw mean, not ~0."""
+    loss = table_loss(torch.randn(N_AGENTS, N_ACTIONS, N_ACTIONS, N_ACTIONS), clip_epsilon=0.2)
+    loss.normalize_advantage = True
+    batch = make_batch()
+    first = loss(batch)
+    raw = batch["agents", "advantage"].clone()
+    assert raw.std() > 0.1 and abs(raw.mean()) > 1e-3  # a raw advantage, not a standardised one
+    torch.testing.assert_close(first["advantage_mean"], raw.mean())
+    again = loss(batch)
+    torch.testing.assert_close(batch["agents", "advantage"], raw)
+    torch.testing.assert_close(again["advantage_mean"], raw.mean())
+    torch.testing.assert_close(again["loss_actor"], first["loss_actor"])  # same pi, same normalised advantage

@@ -7,7 +7,8 @@ advantages of the same forward pass, i.e. the critic before its step, as EPyMARL
 
 With a clipped loss (``COMALoss(clip_epsilon=...)``) the advantages and ``pi_old`` of every chunk are fixed
 first, with the critic and policy that met the batch, and ``epochs`` passes (env chunks reshuffled after the
-first) reuse them, as PPO does.
+first) reuse them, as PPO does; the loss normalises them over each chunk it meets (TorchRL's PPO does the same
+per minibatch).
 """
 
 from __future__ import annotations

@@ -122,7 +122,8 @@ class COMALoss(LossModule):
             action_value: the critic's output ``[*B, T, n, A]``. Defaults to ``("agents", "action_value")``.
             action_mask: available actions ``[*B, T, n, A]`` (bool), or ``None`` when every action is
                 always available. Defaults to ``None``.
-            advantage: written: the counterfactual advantage ``[*B, T, n, 1]``.
+            advantage: written: the counterfactual advantage ``[*B, T, n, 1]``, before normalisation (with
+                ``clip_epsilon`` written on the first call on a batch and read back, then normalised, on later ones).
                 Defaults to ``("agents", "advantage")``.
             value_target: the critic target ``[*B, T, n, 1]``: computed and written on the first call on a batch,
                 read back on later calls (the target critic does not move between the steps on one batch).
@@ -366,20 +367,19 @@ class COMALoss(LossModule):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The counterfactual advantage ``[*B, T, n, 1]`` (normalised if asked) and its raw mean.
 
-        With ``clip_epsilon`` an advantage already in the batch is reused: it was fixed on the first call.
+        The raw advantage is what the batch keeps (TorchRL's convention: losses normalise what they read), so
+        with ``clip_epsilon`` the advantage fixed on the first call is reused and normalised over this chunk.
         """
-        if self.clip_epsilon is not None:
-            stored = tensordict.get(self.tensor_keys.advantage, None)
-            if stored is not None:
-                return stored, stored.mean()
-        # COMA eq. 4: the counterfactual baseline marginalises agent a's own action under its policy
+        advantage = tensordict.get(self.tensor_keys.advantage, None) if self.clip_epsilon is not None else None
         with torch.no_grad():
-            baseline = (probs * q_values).sum(-1, keepdim=True)
-            advantage = (q_taken if self.advantage_source == "q" else targets) - baseline
+            if advantage is None:
+                # COMA eq. 4: the counterfactual baseline marginalises agent a's own action under its policy
+                baseline = (probs * q_values).sum(-1, keepdim=True)
+                advantage = (q_taken if self.advantage_source == "q" else targets) - baseline
+                tensordict.set(self.tensor_keys.advantage, advantage)
             advantage_mean = advantage.mean()
             if self.normalize_advantage and advantage.numel() > 1:
                 advantage = (advantage - advantage_mean) / advantage.std().clamp_min(1e-6)
-        tensordict.set(self.tensor_keys.advantage, advantage)
         return advantage, advantage_mean
 
     def _actor_objective(
