@@ -16,7 +16,7 @@ ARGS ?=
 .PHONY: install demo test bench clean-venv FORCE \
 	pola-ipd-exact stackelberg-allgames-ppo stackelberg-allgames-pg stackelberg-queries \
 	stackelberg-leader-memory stackelberg-table loqa-ipd loqa-coin loqa-coin-scaling \
-	coma-matrix-sanity coma-vmas coma-navigation coma-balance coma-transport coma-transport-recipe coma-simple-spread coma-give-way coma-switch \
+	coma-matrix-sanity coma-vmas coma-navigation coma-balance coma-transport coma-transport-recipe coma-transport-recipe-coma coma-simple-spread coma-give-way coma-switch \
 	dial-switch-3 dial-switch-4 rial-switch-3 rial-switch-4 comm-switch dial-switch rial-switch \
 	pola-dice-ipd pola-om-ipd lola-dice-ipd pola-dice-coin pola-om-coin lola-dice-coin dice-small dice-small-ipd
 
@@ -101,6 +101,11 @@ coma-transport: $(STAMP)
 # checkpoints every 10 iterations, so `python -m oppshape resume=<run dir>` continues a stopped run
 coma-transport-recipe: $(STAMP)
 	$(CLI) experiment=coma_transport algo=mappo_benchmarl seed=0 trainer.iterations=400 trainer.checkpoint_every=10 $(ARGS)
+
+# COMA on transport with the nearest analogue of that recipe (configs/algo/coma_benchmarl.yaml), seed 0,
+# 100M frames (~4 h on one CPU core; its rise starts after ~50M frames, docs/RESULTS.md); resumable the same way
+coma-transport-recipe-coma: $(STAMP)
+	$(CLI) experiment=coma_transport algo=coma_benchmarl seed=0 trainer.iterations=1700 trainer.checkpoint_every=10 $(ARGS)
 
 coma-simple-spread: $(STAMP)
 	$(PY) scripts/coma_vmas.py --jobs 2 --tasks simple_spread $(ARGS)

@@ -26,6 +26,24 @@ def test_every_experiment_config_composes_and_validates(experiment):
     validate(compose([f"experiment={experiment}"]))
 
 
+def _makefile_cli_targets() -> list[str]:
+    """The ``$(CLI) <overrides> $(ARGS)`` recipe lines of the Makefile whose overrides are literal."""
+    makefile = (CONFIG_DIR.parent / "Makefile").read_text().splitlines()
+    prefix, suffix = "\t$(CLI) ", " $(ARGS)"
+    return [line[len(prefix):-len(suffix)] for line in makefile
+            if line.startswith(prefix) and line.endswith(suffix) and "$" not in line[len(prefix):-len(suffix)]]
+
+
+@pytest.mark.parametrize("overrides", _makefile_cli_targets())
+def test_every_make_target_command_composes_and_validates(overrides):
+    """A typo in a make target's overrides would only show after the venv is built and the run is started."""
+    validate(compose(overrides.split()))
+
+
+def test_makefile_has_cli_targets_to_check():
+    assert len(_makefile_cli_targets()) >= 15
+
+
 def test_default_config_validates():
     validate(compose([]))
 

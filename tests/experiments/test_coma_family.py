@@ -232,6 +232,18 @@ def test_benchmarl_recipe_is_the_documented_transport_overrides() -> None:
     assert by_option.algo.name == "mappo"
 
 
+def test_coma_benchmarl_is_the_documented_long_transport_run() -> None:
+    """docs/RESULTS.md ran COMA's long transport runs as command-line overrides; the option must equal them."""
+    recipe = ["algo.frames_per_batch=60000", "algo.gamma=0.9", "algo.actor_lr=0.0001", "algo.critic_lr=0.0005",
+              "algo.minibatches=30", "algo.actor_hidden=256", "algo.critic_hidden=256",
+              "algo.advantage_source=returns"]
+    by_option = compose(["experiment=coma_transport", "algo=coma_benchmarl"])
+    validate(by_option)
+    by_overrides = compose(["experiment=coma_transport", *recipe])
+    assert OmegaConf.to_container(by_option.algo) == OmegaConf.to_container(by_overrides.algo)
+    assert by_option.algo.name == "coma"
+
+
 def test_optimal_joint_action_is_brute_forced_from_the_payoff() -> None:
     assert optimal_joint_action(MatrixGameEnvConfig(payoff="coordination")).tolist() == [0, 0]
     assert optimal_joint_action(MatrixGameEnvConfig(payoff="deadlock")).tolist() == [1, 1]
