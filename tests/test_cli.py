@@ -30,8 +30,8 @@ def _makefile_cli_targets() -> list[str]:
     """The ``$(CLI) <overrides> $(ARGS)`` recipe lines of the Makefile whose overrides are literal."""
     makefile = (CONFIG_DIR.parent / "Makefile").read_text().splitlines()
     prefix, suffix = "\t$(CLI) ", " $(ARGS)"
-    return [line[len(prefix):-len(suffix)] for line in makefile
-            if line.startswith(prefix) and line.endswith(suffix) and "$" not in line[len(prefix):-len(suffix)]]
+    recipes = [line[len(prefix):-len(suffix)] for line in makefile if line.startswith(prefix) and line.endswith(suffix)]
+    return [overrides for overrides in recipes if "$" not in overrides]
 
 
 @pytest.mark.parametrize("overrides", _makefile_cli_targets())

@@ -221,27 +221,25 @@ def test_vmas_experiments_give_every_algorithm_the_same_batch(task: str) -> None
     assert compose([f"experiment=coma_{task}"]).algo.frames_per_batch == 6000  # coma or coma_fast
 
 
-def test_benchmarl_recipe_is_the_documented_transport_overrides() -> None:
-    """docs/RESULTS.md ran MAPPO's transport recipe as command-line overrides; the option must equal them."""
-    recipe = ["algo.frames_per_batch=60000", "algo.lr=0.00005", "algo.gamma=0.9", "algo.minibatch_size=4096",
-              "algo.actor_hidden=256", "algo.critic_hidden=256"]
-    by_option = compose(["experiment=coma_transport", "algo=mappo_benchmarl"])
-    validate(by_option)
-    by_overrides = compose(["experiment=coma_transport", "algo=mappo", *recipe])
-    assert OmegaConf.to_container(by_option.algo) == OmegaConf.to_container(by_overrides.algo)
-    assert by_option.algo.name == "mappo"
+RECIPE_OPTIONS = {
+    "mappo_benchmarl": ("mappo", ["algo.frames_per_batch=60000", "algo.lr=0.00005", "algo.gamma=0.9",
+                                  "algo.minibatch_size=4096", "algo.actor_hidden=256", "algo.critic_hidden=256"]),
+    "coma_benchmarl": ("coma", ["algo.frames_per_batch=60000", "algo.gamma=0.9", "algo.actor_lr=0.0001",
+                                "algo.critic_lr=0.0005", "algo.minibatches=30", "algo.actor_hidden=256",
+                                "algo.critic_hidden=256", "algo.advantage_source=returns"]),
+}
 
 
-def test_coma_benchmarl_is_the_documented_long_transport_run() -> None:
-    """docs/RESULTS.md ran COMA's long transport runs as command-line overrides; the option must equal them."""
-    recipe = ["algo.frames_per_batch=60000", "algo.gamma=0.9", "algo.actor_lr=0.0001", "algo.critic_lr=0.0005",
-              "algo.minibatches=30", "algo.actor_hidden=256", "algo.critic_hidden=256",
-              "algo.advantage_source=returns"]
-    by_option = compose(["experiment=coma_transport", "algo=coma_benchmarl"])
+@pytest.mark.parametrize("option", RECIPE_OPTIONS)
+def test_recipe_options_are_the_documented_transport_overrides(option: str) -> None:
+    """docs/RESULTS.md ran the transport recipes (MAPPO's, COMA's long runs) as command-line overrides on the
+    base algorithm; each option must equal them."""
+    base, recipe = RECIPE_OPTIONS[option]
+    by_option = compose(["experiment=coma_transport", f"algo={option}"])
     validate(by_option)
-    by_overrides = compose(["experiment=coma_transport", *recipe])
+    by_overrides = compose(["experiment=coma_transport", f"algo={base}", *recipe])
     assert OmegaConf.to_container(by_option.algo) == OmegaConf.to_container(by_overrides.algo)
-    assert by_option.algo.name == "coma"
+    assert by_option.algo.name == base
 
 
 def test_optimal_joint_action_is_brute_forced_from_the_payoff() -> None:
