@@ -6,20 +6,19 @@
 from __future__ import annotations
 
 import json
-import random
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from oppshape.checkpoint import load_checkpoint, set_rng_state
+from oppshape.checkpoint import load_checkpoint
 from oppshape.config import ConfigError, LoggerConfig, TrainerConfig, check_section, validate
 from oppshape.experiments.registry import family_module
 from oppshape.loggers import MetricLoggers
+from oppshape.rng import seed_everything, set_rng_state
 from oppshape.trainer import Trainer
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
@@ -32,12 +31,6 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device={name!r} was asked for but CUDA is not available; valid choices here: auto, cpu")
     return device
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)  # also seeds every CUDA device
 
 
 def resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:

@@ -13,10 +13,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from oppshape.checkpoint import rng_state, save_checkpoint
+from oppshape.checkpoint import save_checkpoint
 from oppshape.config import ConfigError, TrainerConfig
 from oppshape.experiments.base import Experiment
 from oppshape.loggers import MetricLoggers, Row
+from oppshape.rng import rng_state
 
 
 class NonFiniteLossError(RuntimeError):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from tensordict import TensorDictBase
 
-from oppshape.checkpoint import rng_state, set_rng_state
+from oppshape.rng import rng_state, set_rng_state
 from oppshape.envs.snapshot import env_snapshot, restore_env_snapshot
 from oppshape.envs.switch_game import SwitchGame
 from oppshape.envs.vmas_factory import VMAS_SCENARIOS, make_vmas_env
