@@ -91,6 +91,22 @@ def test_seed_makes_runs_repeatable(tmp_path):
     assert torch.get_num_threads() == 1
 
 
+@pytest.mark.parametrize("isolate", [False, True])
+def test_isolated_evaluation_leaves_training_as_it_was(tmp_path, isolate):
+    """With a random evaluation, evaluating more often changes the training run unless it is isolated; isolated,
+    the evaluation at a given iteration is the same number however often the run evaluates."""
+    runs = {}
+    for eval_every in (1, 5):
+        cfg = toy_config(eval_every=eval_every, isolate_eval=isolate)
+        cfg.env.eval_noise = 0.5
+        execute(cfg, tmp_path / f"{isolate}-{eval_every}")
+        runs[eval_every] = _rows(tmp_path / f"{isolate}-{eval_every}")
+    same_training = [row["theta_0"] for row in runs[1]] == [row["theta_0"] for row in runs[5]]
+    assert same_training == isolate
+    if isolate:
+        assert runs[1][4]["eval_distance"] == runs[5][4]["eval_distance"] != ""
+
+
 def test_time_budget_ends_the_run_evaluated_and_saved_and_resume_goes_on(tmp_path):
     summary = execute(toy_config(max_seconds=1e-9), tmp_path)
     assert summary["iterations"] == 1

@@ -32,6 +32,7 @@ class ToyAlgo:
 class ToyEnv:
     name: str = "toy_env"
     noise: float = 0.1  # scale of the gradient noise
+    eval_noise: float = 0.0  # > 0: evaluation draws random numbers too, like a sampled policy on a random env
 
 
 class ToyLearner:
@@ -64,7 +65,7 @@ def build(cfg, device):
     learner = ToyLearner(cfg.algo.lr, cfg.env.noise, cfg.algo.blow_up_at)
     return Experiment(
         learner=learner,
-        evaluate=lambda: {"eval_distance": float((learner.theta.detach() - 1).norm())},
+        evaluate=lambda: {"eval_distance": float((learner.theta.detach() - 1 + cfg.env.eval_noise * torch.randn(3)).norm())},
         progress_keys=("loss_toy",),
     )
 
@@ -87,7 +88,7 @@ def toy_config(**trainer):
             "resume": None,
             "run_dir": None,
             "name": "toy",
-            "env": {"name": "toy_env", "noise": 0.1},
+            "env": {"name": "toy_env", "noise": 0.1, "eval_noise": 0.0},
             "algo": {"name": "toy", "lr": 0.1, "blow_up_at": 0},
             "trainer": {"iterations": 10, "eval_every": 5, "checkpoint_every": 3, "log_every": 1,
                         "threads": 1, "progress": False, **trainer},

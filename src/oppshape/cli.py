@@ -75,7 +75,7 @@ def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     loggers = MetricLoggers(run_dir, str(cfg.name), logger_config, hparams, history)
     started = time.perf_counter()
     try:
-        trainer = Trainer(experiment, trainer_config, run_dir, loggers, start_iteration, elapsed)
+        trainer = Trainer(experiment, trainer_config, run_dir, loggers, start_iteration, elapsed, int(cfg.seed))
         last_row = trainer.run()
     finally:
         loggers.close()

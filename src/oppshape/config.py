@@ -39,6 +39,9 @@ class TrainerConfig:
     progress: bool = True  # show a live progress bar with the experiment's key metrics
     max_seconds: float = 0.0  # stop (evaluate, log, checkpoint) once training wall time passes this; 0: no limit
     stop_when: str = ""  # stop once this logged metric is > 0 (e.g. eval_strong for LOQA's thresholds); "": never
+    # evaluate on generators seeded from (seed, iteration), restored afterwards, so eval_every cannot change the
+    # training run; off (the default) keeps the documented runs, whose evaluations drew from the training streams
+    isolate_eval: bool = False
 
     def __post_init__(self) -> None:
         _require(self.iterations >= 1, "trainer.iterations", self.iterations, "an integer >= 1")

@@ -1,12 +1,15 @@
 """Every random generator a run draws from, in one place: seeding, saving and restoring them.
 
-A checkpoint holds ``rng_state()`` so a resumed run equals an uninterrupted one.
+A checkpoint holds ``rng_state()`` so a resumed run equals an uninterrupted one; ``isolated_rng`` lets a
+block (an evaluation) draw its own seeded numbers without moving the training streams.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -17,6 +20,21 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+@contextlib.contextmanager
+def isolated_rng(seed: int) -> Iterator[None]:
+    """Run the block on generators seeded from ``seed`` (VMAS's private one too) and restore every generator
+    afterwards, so the block draws the same numbers wherever it runs and the code around it never sees it."""
+    saved = rng_state()
+    try:
+        seed_everything(seed)
+        vmas_state = _vmas_random_state()
+        if vmas_state is not None:
+            vmas_state[:] = [torch.get_rng_state(), np.random.get_state(), random.getstate()]
+        yield
+    finally:
+        set_rng_state(saved)
 
 
 def rng_state() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from oppshape.checkpoint import save_checkpoint
 from oppshape.config import ConfigError, TrainerConfig
 from oppshape.experiments.base import Experiment
 from oppshape.loggers import MetricLoggers, Row
-from oppshape.rng import rng_state
+from oppshape.rng import isolated_rng, rng_state
 
 
 class NonFiniteLossError(RuntimeError):
@@ -42,7 +42,8 @@ class Trainer:
     """Runs ``experiment`` for ``config.iterations`` learner updates, writing into ``run_dir``.
 
     ``start_iteration`` and ``elapsed`` come from a checkpoint when resuming; the caller has already
-    restored the learner, the extra state and the RNG states, so the continuation is exact.
+    restored the learner, the extra state and the RNG states, so the continuation is exact. ``seed`` is the
+    run's seed, from which ``config.isolate_eval`` seeds each evaluation.
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class Trainer:
         loggers: MetricLoggers,
         start_iteration: int = 0,
         elapsed: float = 0.0,
+        seed: int = 0,
     ) -> None:
         self.experiment = experiment
         self.config = config
@@ -61,6 +63,7 @@ class Trainer:
         self.loggers = loggers
         self.iteration = start_iteration
         self._elapsed_before = elapsed
+        self.seed = seed
         self._started = time.perf_counter()
 
     @property
@@ -73,6 +76,12 @@ class Trainer:
 
     def _out_of_time(self) -> bool:
         return self.config.max_seconds > 0 and self.elapsed >= self.config.max_seconds
+
+    def _evaluate(self, iteration: int) -> dict[str, float]:
+        if not self.config.isolate_eval:
+            return self.experiment.evaluate()
+        with isolated_rng((self.seed * 1_000_003 + iteration) % 2**32):  # numpy takes seeds below 2**32
+            return self.experiment.evaluate()
 
     def save(self) -> Path:
         payload = {
@@ -107,7 +116,7 @@ class Trainer:
                 check_losses_finite(metrics, iteration, self.checkpoint_dir)
                 last = self._out_of_time()  # a time-capped run ends like a finished one: evaluated and saved
                 if experiment.evaluate is not None and self._is_due(config.eval_every, iteration, last):
-                    metrics.update(experiment.evaluate())
+                    metrics.update(self._evaluate(iteration))
                 self.iteration = iteration
                 if self._is_due(config.log_every, iteration, last) or self._is_due(config.eval_every, iteration, last):
                     last_row = to_row(iteration, {**metrics, "wall_time_s": self.elapsed})

@@ -1,6 +1,7 @@
 """The COMA family end to end: configs validate, every algorithm builds, steps, evaluates and resumes
 mid-episode exactly, and COMA finds the known optimum of a cooperative coordination game."""
 
+import csv
 import math
 
 import pytest
@@ -179,6 +180,22 @@ def test_resume_mid_episode_equals_the_uninterrupted_run(tmp_path, case: str) ->
     assert resumed["iterations"] == 3
     final = {key: value for key, value in resumed["final"].items() if key != "wall_time_s"}
     assert final == {key: value for key, value in straight["final"].items() if key != "wall_time_s"}
+
+
+def test_isolated_evaluation_on_vmas_leaves_training_as_it_was(tmp_path) -> None:
+    """VMAS's private RNG is class-wide, so the evaluation env's resets draw from the training env's stream:
+    evaluating every iteration instead of only at the end changes training unless the evaluation is isolated."""
+    common = RESUME_CASES["coma on vmas"] + ["seed=5", "env.eval_envs=3", "trainer.iterations=3",
+                                             "trainer.progress=false", "logger.wandb=disabled"]
+
+    def training(isolate: bool, eval_every: int) -> list[tuple[str, str]]:
+        run_dir = tmp_path / f"{isolate}-{eval_every}"
+        execute(compose(common + [f"trainer.isolate_eval={isolate}", f"trainer.eval_every={eval_every}"]), run_dir)
+        with open(run_dir / "metrics.csv") as handle:
+            return [(row["loss_critic"], row["train_return"]) for row in csv.DictReader(handle)]
+
+    assert training(True, 1) == training(True, 0)
+    assert training(False, 1) != training(False, 0)
 
 
 def test_switch_without_communication_runs_masked_recurrent_coma_with_a_state_critic() -> None:
