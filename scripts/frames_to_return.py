@@ -8,9 +8,8 @@ rolling mean over the last ``--window`` logged rows, so one lucky batch does not
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from oppshape.loggers import read_metric
+from plot_curves import curve, run_and_label  # a sibling script: scripts/ is on the path when run
 
 
 def frames_to_reach(points: list[tuple[float, float]], levels: list[float], window: int) -> dict[float, float | None]:
@@ -50,13 +49,8 @@ def main() -> None:
         parser.error(f"--window must be at least 1, got {args.window}")
     rows = []
     for spec in args.run:
-        run, label = Path(spec.split(":", 1)[0]), spec.split(":", 1)[-1]
-        if not (run / "metrics.csv").exists():
-            raise SystemExit(f"no metrics.csv in {run}")
-        try:
-            points = read_metric(run, args.key)
-        except ValueError as error:
-            raise SystemExit(str(error)) from error
+        run, label = run_and_label(spec)
+        points = curve(run, args.key)
         if not points:
             raise SystemExit(f"{run}/metrics.csv logged no {args.key!r} rows")
         rows.append((label, frames_to_reach(points, args.levels, args.window), points[-1][0]))

@@ -12,6 +12,11 @@ from pathlib import Path
 from oppshape.loggers import read_metric
 
 
+def run_and_label(spec: str) -> tuple[Path, str]:
+    """``DIR:LABEL`` from the command line as (run directory, label); a bare ``DIR`` is its own label."""
+    return Path(spec.split(":", 1)[0]), spec.split(":", 1)[-1]
+
+
 def curve(run: Path, key: str) -> list[tuple[float, float]]:
     """(frames, value) for every row of ``run/metrics.csv`` that logged ``key``; a bad run or key ends the
     script with the reason."""
@@ -32,7 +37,7 @@ def main() -> None:
     parser.add_argument("--hline-label", default="reference")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    runs = [(Path(spec.split(":", 1)[0]), spec.split(":", 1)[-1]) for spec in args.run]
+    runs = [run_and_label(spec) for spec in args.run]
     curves = [(label, curve(run, args.key)) for run, label in runs]  # read all before drawing
 
     import matplotlib
