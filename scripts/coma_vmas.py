@@ -8,6 +8,7 @@ policy's.
 
     python scripts/coma_vmas.py --jobs 2 --output docs/results/coma_vmas.md   # the full sweep (hours on 2 cores)
     python scripts/coma_vmas.py --tasks navigation --seeds 0 --iterations 5 --out runs/coma_smoke   # a smoke run
+    python scripts/coma_vmas.py --tasks give_way --set env.max_steps=200 --out runs/gw200   # a task variant
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,15 +36,14 @@ def run_dir(out: Path, task: str, algo: str, seed: int) -> Path:
     return out / task / algo / f"seed{seed}"
 
 
-def overrides_for(task: str, algo: str, seed: int, target: Path, iterations: int | None) -> list[str]:
-    """CLI overrides of one run. COMA keeps the experiment's own COMA config (coma_navigation picks
-    configs/algo/coma_fast.yaml); the baselines replace the algo group and keep their own settings."""
+def overrides_for(task: str, algo: str, seed: int, target: Path, extra: Sequence[str] = ()) -> list[str]:
+    """CLI overrides of one run, ``extra`` (the same for every run of a sweep) last. COMA keeps the
+    experiment's own COMA config (coma_navigation picks configs/algo/coma_fast.yaml); the baselines replace
+    the algo group and keep their own settings."""
     overrides = [f"experiment=coma_{task}", f"seed={seed}", f"run_dir={target}"]
     if algo != "coma":
         overrides.append(f"algo={algo}")
-    if iterations is not None:
-        overrides.append(f"trainer.iterations={iterations}")
-    return overrides
+    return overrides + list(extra)
 
 
 def flatten(tree: dict, prefix: str = "") -> dict:
@@ -61,27 +62,31 @@ def run_settings(cfg: DictConfig) -> dict:
     return settings
 
 
-def check_reusable(out: Path, task: str, algo: str, seed: int, iterations: int | None) -> None:
-    """Raise if a finished run is already in this run's directory with other settings (it would be skipped)."""
+def check_job(out: Path, task: str, algo: str, seed: int, extra: Sequence[str] = ()) -> None:
+    """Compose and validate one run's config (a bad ``--set`` stops the sweep before any run starts), and
+    raise if a finished run is already in its directory with other settings (it would be skipped)."""
     from oppshape.cli import compose  # imports torch: not needed for --help
+    from oppshape.config import validate
 
     target = run_dir(out, task, algo, seed)
+    cfg = compose(overrides_for(task, algo, seed, target, extra))
+    validate(cfg)
     if not (target / "summary.json").exists():
         return
     then = run_settings(OmegaConf.load(target / "config.yaml"))
-    now = run_settings(compose(overrides_for(task, algo, seed, target, iterations)))
+    now = run_settings(cfg)
     changed = {key: (then.get(key), value) for key, value in now.items() if then.get(key) != value}
     if changed:
         raise RuntimeError(f"{target} holds a finished run with other settings (then, now): {changed}; "
                            "delete it or pass another --out")
 
 
-def launch(out: Path, task: str, algo: str, seed: int, iterations: int | None) -> str:
+def launch(out: Path, task: str, algo: str, seed: int, extra: Sequence[str] = ()) -> str:
     """Train one run in a child process (one CPU thread, lower priority); returns a log line."""
     target = run_dir(out, task, algo, seed)
     if (target / "summary.json").exists():
         return f"skip {target} (done)"
-    overrides = overrides_for(task, algo, seed, target, iterations)
+    overrides = overrides_for(task, algo, seed, target, extra)
     command = ["nice", "-n", "10", sys.executable, "-m", "oppshape", *overrides]
     command += ["trainer.progress=false", "logger=quiet"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
@@ -154,6 +159,8 @@ def main() -> None:
     parser.add_argument("--algos", default=",".join(ALGOS), help=f"comma-separated subset of {', '.join(ALGOS)}")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--iterations", type=int, default=None, help="override trainer.iterations (smoke runs)")
+    parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Hydra override for every run (repeatable), e.g. --set env.max_steps=200")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "coma_vmas", help="where runs and the plot go")
     parser.add_argument("--output", type=Path, default=None, help="also write the table here (Markdown) + the plot")
@@ -164,11 +171,12 @@ def main() -> None:
         if unknown:
             parser.error(f"unknown {name}(s) {unknown}; valid choices: {', '.join(valid)}")
     seeds = [int(s) for s in args.seeds.split(",")]
+    extra = [f"trainer.iterations={args.iterations}"] * (args.iterations is not None) + args.extra
     jobs = [(task, algo, seed) for seed in seeds for task in tasks for algo in algos]
     for job in jobs:  # before the pool: Hydra's compose is not thread-safe
-        check_reusable(args.out, *job, args.iterations)
+        check_job(args.out, *job, extra)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for line in pool.map(lambda job: launch(args.out, *job, args.iterations), jobs):
+        for line in pool.map(lambda job: launch(args.out, *job, extra), jobs):
             print(line, flush=True)
     figure = plot(args.out, tasks, algos, seeds)
     markdown = table(args.out, tasks, algos, seeds)
