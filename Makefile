@@ -16,7 +16,7 @@ ARGS ?=
 .PHONY: install demo test bench clean-venv FORCE \
 	pola-ipd-exact stackelberg-allgames-ppo stackelberg-allgames-pg stackelberg-queries \
 	stackelberg-leader-memory stackelberg-table loqa-ipd loqa-coin loqa-coin-scaling \
-	coma-matrix-sanity coma-vmas coma-navigation coma-balance coma-transport coma-transport-recipe coma-transport-recipe-coma coma-simple-spread coma-give-way coma-switch \
+	coma-matrix-sanity coma-vmas coma-navigation coma-balance coma-transport coma-transport-recipe coma-transport-recipe-coma coma-simple-spread coma-give-way coma-give-way-200 coma-switch \
 	dial-switch-3 dial-switch-4 rial-switch-3 rial-switch-4 comm-switch dial-switch rial-switch \
 	pola-dice-ipd pola-om-ipd lola-dice-ipd pola-dice-coin pola-om-coin lola-dice-coin dice-small dice-small-ipd
 
@@ -112,6 +112,11 @@ coma-simple-spread: $(STAMP)
 
 coma-give-way: $(STAMP)
 	$(PY) scripts/coma_vmas.py --jobs 2 --tasks give_way $(ARGS)
+
+# give_way with 200-step episodes: in the task's 100 steps no agent reaches the passing place in time
+# (scripts/give_way_heuristic.py), so only here does giving way pay; 3 algorithms x 3 seeds x 2.4M frames
+coma-give-way-200: $(STAMP)
+	$(PY) scripts/coma_vmas.py --jobs 2 --tasks give_way --set env.max_steps=200 --iterations 400 --out runs/coma_give_way_200 $(ARGS)
 
 dial-switch-3: $(STAMP)
 	$(CLI) experiment=dial_switch_3 $(ARGS)
