@@ -171,7 +171,7 @@ def main() -> None:
         if unknown:
             parser.error(f"unknown {name}(s) {unknown}; valid choices: {', '.join(valid)}")
     seeds = [int(s) for s in args.seeds.split(",")]
-    extra = [f"trainer.iterations={args.iterations}"] * (args.iterations is not None) + args.extra
+    extra = ([] if args.iterations is None else [f"trainer.iterations={args.iterations}"]) + args.extra
     jobs = [(task, algo, seed) for seed in seeds for task in tasks for algo in algos]
     for job in jobs:  # before the pool: Hydra's compose is not thread-safe
         check_job(args.out, *job, extra)

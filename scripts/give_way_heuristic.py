@@ -22,7 +22,7 @@ import argparse
 from collections.abc import Callable
 
 import torch
-from transport_heuristic import discrete_move, still_action
+from vmas_scripted import discrete_move, play, still_action
 
 from oppshape.cli import compose
 from oppshape.envs.vmas_factory import make_vmas_env
@@ -89,17 +89,8 @@ def rollout(envs: int, seed: int, team: str, steps: int | None = None) -> tuple[
     policy = TEAMS[team]
     steps = max_steps() if steps is None else steps
     env = make_vmas_env("give_way", num_envs=envs, max_steps=steps, seed=seed, **task_kwargs())
-    td = env.reset()
-    total = torch.zeros(envs)
-    for _ in range(steps):
-        if policy is None:
-            td = env.rand_action(td)
-        else:
-            td["agents", "action"] = policy(td["agents", "observation"])
-        td = env.step(td)
-        total += td["next", "agents", "reward"][:, 0, 0]
-        td = td["next"]
-    return float(total.mean()), td["agents", "observation"][..., 0:2]
+    total, last = play(env, policy, steps)
+    return float(total.mean()), last["agents", "observation"][..., 0:2]
 
 
 def mean_return(envs: int, seed: int, team: str, steps: int | None = None) -> float:

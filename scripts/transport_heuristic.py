@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import torch
 
+from vmas_scripted import discrete_move, play, still_action, unit
+
 from oppshape.cli import compose
 from oppshape.envs.vmas_factory import make_vmas_env
 
@@ -29,29 +31,14 @@ def task_kwargs() -> dict:
     return dict(compose(["experiment=coma_transport"]).env.scenario_kwargs)
 
 
-def _unit(vector: torch.Tensor) -> torch.Tensor:
-    return vector / vector.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-
-
-def discrete_move(direction: torch.Tensor) -> torch.Tensor:
-    """``[..., 2]`` wanted direction -> VMAS flat action ``3 * x + y`` with 0 = stay, 1 = minus, 2 = plus per axis."""
-    unit = _unit(direction)
-    per_axis = torch.where(unit > 0.3, 2, torch.where(unit < -0.3, 1, 0))
-    return per_axis[..., 0] * 3 + per_axis[..., 1]
-
-
 def heuristic_action(observation: torch.Tensor) -> torch.Tensor:
     """Observation ``[..., n, 11]`` (pos, vel, package - goal, package - agent, package vel, on goal) -> action."""
     position, package_from_goal, package_from_agent = observation[..., 0:2], observation[..., 4:6], observation[..., 6:8]
     package = position + package_from_agent
     goal = package - package_from_goal
-    to_behind = package + _unit(package_from_goal) * BEHIND - position
+    to_behind = package + unit(package_from_goal) * BEHIND - position
     lined_up = to_behind.norm(dim=-1, keepdim=True) <= 0.06
     return discrete_move(torch.where(lined_up, goal - position, to_behind))
-
-
-def still_action(observation: torch.Tensor) -> torch.Tensor:
-    return torch.zeros(observation.shape[:-1], dtype=torch.long)
 
 
 def chase_action(observation: torch.Tensor) -> torch.Tensor:
@@ -60,8 +47,8 @@ def chase_action(observation: torch.Tensor) -> torch.Tensor:
 
 def push_if_behind_action(observation: torch.Tensor) -> torch.Tensor:
     """Chase when the package lies between the agent and the goal (within 45 degrees), else stand still."""
-    towards_goal = -_unit(observation[..., 4:6])
-    behind = (_unit(observation[..., 6:8]) * towards_goal).sum(-1) > 0.7
+    towards_goal = -unit(observation[..., 4:6])
+    behind = (unit(observation[..., 6:8]) * towards_goal).sum(-1) > 0.7
     return torch.where(behind, chase_action(observation), still_action(observation))
 
 
@@ -77,17 +64,7 @@ def mean_return(envs: int, seed: int, team: str, steps: int = 100) -> float:
         raise ValueError(f"team={team!r} is not one of {sorted(TEAMS)}")
     policy = TEAMS[team]
     env = make_vmas_env("transport", num_envs=envs, max_steps=steps, seed=seed, **task_kwargs())
-    td = env.reset()
-    total = torch.zeros(envs)
-    for _ in range(steps):
-        if policy is None:
-            td = env.rand_action(td)
-        else:
-            td["agents", "action"] = policy(td["agents", "observation"])
-        td = env.step(td)
-        total += td["next", "agents", "reward"][:, 0, 0]
-        td = td["next"]
-    return float(total.mean())
+    return float(play(env, policy, steps)[0].mean())
 
 
 def main() -> None:

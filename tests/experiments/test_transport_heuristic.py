@@ -9,16 +9,6 @@ def _load():
     return load_script("transport_heuristic")
 
 
-def test_discrete_moves_follow_vmas_action_layout() -> None:
-    script = _load()
-    env = script.make_vmas_env("transport", num_envs=1, max_steps=5, seed=0, **script.task_kwargs())
-    directions = torch.tensor([[1.0, 0.0], [0.0, -1.0], [-1.0, 1.0], [0.0, 0.0]])
-    td = env.reset()
-    td["agents", "action"] = script.discrete_move(directions).unsqueeze(0)
-    velocity = env.step(td)["next", "agents", "observation"][0, :, 2:4]
-    assert torch.equal(torch.sign(velocity), torch.sign(directions))
-
-
 def test_task_is_the_experiments() -> None:
     assert _load().task_kwargs() == {"n_agents": 4, "n_packages": 1, "package_width": 0.15, "package_length": 0.15,
                                      "package_mass": 50}
