@@ -46,6 +46,7 @@ def tell_rates(target: Path, agents: int, games: int = 20000, min_games: int = 5
 
     from oppshape.checkpoint import load_checkpoint
     from oppshape.cli import compose
+    from oppshape.config import validate
     from oppshape.envs.switch_game import TELL, switch_days
     from oppshape.experiments.coma import build, make_env
     from oppshape.modules.coma_actor import actor_body
@@ -53,7 +54,7 @@ def tell_rates(target: Path, agents: int, games: int = 20000, min_games: int = 5
     days = switch_days(agents)
     cfg = compose([f"experiment=coma_switch_{agents}", "env.num_envs=1", "env.eval_envs=1",
                    f"algo.frames_per_batch={days}"])
-    experiment = build(cfg, torch.device("cpu"))
+    experiment = build(validate(cfg), torch.device("cpu"))
     experiment.learner.load_state_dict(load_checkpoint(target / "checkpoints")["learner"])
     loss = experiment.learner.loss
     actor = loss.actor_network  # functional: its trained weights live in loss.actor_network_params

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from omegaconf import OmegaConf
 
-from oppshape.experiments import registry
+from oppshape.config import run as config_run
 from oppshape.experiments.base import Experiment
 
 
@@ -61,23 +61,25 @@ class ToyLearner:
         self.steps = state["steps"]
 
 
-def build(cfg, device):
-    learner = ToyLearner(cfg.algo.lr, cfg.env.noise, cfg.algo.blow_up_at)
+def build(run, device):
+    learner = ToyLearner(run.algo.lr, run.env.noise, run.algo.blow_up_at)
     return Experiment(
         learner=learner,
-        evaluate=lambda: {"eval_distance": float((learner.theta.detach() - 1 + cfg.env.eval_noise * torch.randn(3)).norm())},
+        evaluate=lambda: {"eval_distance": float((learner.theta.detach() - 1 + run.env.eval_noise * torch.randn(3)).norm())},
         progress_keys=("loss_toy",),
     )
 
 
 def install(monkeypatch) -> None:
     """Register the toy family under algo name ``toy`` for one test."""
+    schemas = types.ModuleType("oppshape.config.toy")
+    schemas.ALGO_SCHEMAS = {"toy": ToyAlgo}
+    schemas.ENV_SCHEMAS = {"toy_env": ToyEnv}
     module = types.ModuleType("oppshape.experiments.toy")
-    module.ALGO_SCHEMAS = {"toy": ToyAlgo}
-    module.ENV_SCHEMAS = {"toy_env": ToyEnv}
     module.build = build
+    monkeypatch.setitem(sys.modules, "oppshape.config.toy", schemas)
     monkeypatch.setitem(sys.modules, "oppshape.experiments.toy", module)
-    monkeypatch.setitem(registry.ALGORITHM_FAMILIES, "toy", "toy")
+    monkeypatch.setitem(config_run.ALGORITHM_FAMILIES, "toy", "toy")
 
 
 def toy_config(**trainer):

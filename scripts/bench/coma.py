@@ -23,7 +23,7 @@ def _time(algo: str, iterations: int) -> dict[str, float]:
     cfg = compose(["experiment=coma_navigation", f"algo={algo}", "seed=0"])
     validate(cfg)
     torch.manual_seed(0)
-    experiment = build(cfg, torch.device("cpu"))
+    experiment = build(validate(cfg), torch.device("cpu"))
     experiment.learner.update(experiment.collect())  # warm-up
     collect = update = 0.0
     cpu = time.process_time()

@@ -14,11 +14,11 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from oppshape.checkpoint import load_checkpoint
-from oppshape.config import ConfigError, LoggerConfig, TrainerConfig, check_section, validate
+from oppshape.checkpoint import load_checkpoint, restore_training_state
+from oppshape.config import ConfigError, validate
 from oppshape.experiments.registry import family_module
 from oppshape.loggers import MetricLoggers
-from oppshape.rng import seed_everything, set_rng_state
+from oppshape.rng import seed_everything
 from oppshape.trainer import Trainer
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
@@ -51,10 +51,9 @@ def resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:
 
 def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Validate, build and train one run into ``run_dir``; returns the content of ``summary.json``."""
-    validate(cfg)
-    trainer_config: TrainerConfig = check_section(cfg.trainer, TrainerConfig, "trainer")
-    logger_config: LoggerConfig = check_section(cfg.logger, LoggerConfig, "logger")
-    device = resolve_device(str(cfg.device))
+    run_config = validate(cfg)
+    trainer_config, logger_config = run_config.trainer, run_config.logger
+    device = resolve_device(run_config.device)
     if trainer_config.threads > 0:
         torch.set_num_threads(trainer_config.threads)
     checkpoint = load_checkpoint(run_dir / "checkpoints") if cfg.resume else None
@@ -62,14 +61,12 @@ def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     seed_everything(int(cfg.seed))
-    experiment = family_module(str(cfg.algo.name)).build(cfg, device)
+    experiment = family_module(run_config.algo.name).build(run_config, device)
     start_iteration, elapsed, history = 0, 0.0, []
     if checkpoint is not None:
-        experiment.learner.load_state_dict(checkpoint["learner"])
-        for name, state in checkpoint["extra"].items():
-            experiment.extra_state[name].load_state_dict(state)
-        set_rng_state(checkpoint["rng"])
-        start_iteration, elapsed, history = checkpoint["iteration"], checkpoint["elapsed"], checkpoint["history"]
+        start_iteration, elapsed, history = restore_training_state(
+            checkpoint, experiment.learner, experiment.extra_state
+        )
 
     hparams = OmegaConf.to_container(cfg, resolve=True)
     loggers = MetricLoggers(run_dir, str(cfg.name), logger_config, hparams, history)

@@ -13,11 +13,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from oppshape.checkpoint import save_checkpoint
+from oppshape.checkpoint import save_training_state
 from oppshape.config import ConfigError, TrainerConfig
 from oppshape.experiments.base import Experiment
 from oppshape.loggers import MetricLoggers, Row
-from oppshape.rng import isolated_rng, rng_state
+from oppshape.rng import isolated_rng
 
 
 class NonFiniteLossError(RuntimeError):
@@ -84,15 +84,14 @@ class Trainer:
             return self.experiment.evaluate()
 
     def save(self) -> Path:
-        payload = {
-            "iteration": self.iteration,
-            "elapsed": self.elapsed,
-            "learner": self.experiment.learner.state_dict(),
-            "extra": {name: obj.state_dict() for name, obj in self.experiment.extra_state.items()},
-            "rng": rng_state(),
-            "history": self.loggers.history,
-        }
-        return save_checkpoint(self.checkpoint_dir, payload)
+        return save_training_state(
+            self.checkpoint_dir,
+            iteration=self.iteration,
+            elapsed=self.elapsed,
+            learner=self.experiment.learner,
+            extra_state=self.experiment.extra_state,
+            history=self.loggers.history,
+        )
 
     def _check_stop_metric(self, metrics: dict[str, float], evaluated: bool) -> None:
         """A ``stop_when`` typo would silently never stop: name it at the first evaluated iteration."""

@@ -10,7 +10,8 @@ from omegaconf import OmegaConf
 
 from oppshape.cli import compose, execute, resumed_config
 from oppshape.config import ConfigError, validate
-from oppshape.experiments.coma import build, make_env, optimal_joint_action
+from oppshape.experiments.coma import build as build_run
+from oppshape.experiments.coma import make_env, optimal_joint_action
 from oppshape.experiments.coma_schemas import (
     COMAConfig,
     MatrixGameEnvConfig,
@@ -19,6 +20,11 @@ from oppshape.experiments.coma_schemas import (
     VmasEnvConfig,
 )
 from oppshape.objectives.coma import COMALoss
+
+
+def build(cfg, device):
+    """The family's ``build`` on a composed config, validated as the CLI does."""
+    return build_run(validate(cfg), device)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -30,11 +30,12 @@ def test_tell_rates_replays_a_checkpointed_policy(tmp_path: Path) -> None:
 
     from oppshape.checkpoint import save_checkpoint
     from oppshape.cli import compose
+    from oppshape.config import validate
     from oppshape.experiments.coma import build
 
     script = _load()
     cfg = compose(["experiment=coma_switch_3", "env.num_envs=2", "env.eval_envs=2", "algo.frames_per_batch=12"])
-    learner = build(cfg, torch.device("cpu")).learner
+    learner = build(validate(cfg), torch.device("cpu")).learner
     head = learner.loss.actor_network_params["module", "0", "module", "0", "head"]
     with torch.no_grad():  # a policy that never tells: every game reaches the last day and nobody tells there
         head["weight"].zero_()

@@ -10,7 +10,12 @@ import torch
 
 from oppshape.cli import compose, execute, run
 from oppshape.config import ConfigError, validate
-from oppshape.experiments.dice import build
+from oppshape.experiments.dice import build as build_run
+
+
+def build(cfg, device):
+    """The family's ``build`` on a composed config, validated as the CLI does."""
+    return build_run(validate(cfg), device)
 
 EXPERIMENTS = ("pola_dice_ipd", "pola_om_ipd", "lola_dice_ipd", "pola_dice_coin", "pola_om_coin", "lola_dice_coin")
 TINY = ["algo.batch_size=8", "algo.eval_batch_size=8", "algo.hidden_size=8", "env.episode_length=4"]

@@ -8,7 +8,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from oppshape.config import ConfigError, check_section
+from oppshape.config import ConfigError, LoggerConfig, RunConfig, TrainerConfig, check_section, validate
 from oppshape.experiments import exact_ipd
 from oppshape.experiments.registry import family_module
 
@@ -73,7 +73,7 @@ def test_build_gives_an_experiment_that_learns_evaluates_and_plots(tmp_path: Pat
             "env": {"name": "ipd_exact", "payoff": "ipd_cf", "cf": 1.33, "gamma": 0.96},
         }
     )
-    experiment = exact_ipd.build(cfg, torch.device("cpu"))
+    experiment = build(cfg, torch.device("cpu"))
     history = []
     for iteration in range(1, 4):
         row = {"iteration": float(iteration), **experiment.learner.update(None), **experiment.evaluate()}
@@ -92,7 +92,7 @@ def test_build_with_opponent_models_and_float64() -> None:
             "env": {"name": "ipd_exact", "payoff": "ipd", "gamma": 0.9},
         }
     )
-    learner = exact_ipd.build(cfg, torch.device("cpu")).learner
+    learner = build(cfg, torch.device("cpu")).learner
     metrics = learner.update(None)
     assert metrics["om_kl_agent1"] < 1e-4
     assert learner.cooperation()[0].dtype == torch.float64
@@ -107,3 +107,10 @@ def test_cli_runs_the_demo_experiment_end_to_end(tmp_path: Path) -> None:
     assert summary["algo"] == "pola" and summary["iterations"] == 1
     assert 0.0 <= summary["final"]["tft_fraction"] <= 1.0
     assert (run_dir / "plots" / "p_coop.png").is_file()
+
+
+def build(cfg, device):
+    """The family's ``build`` on an algo and env group, validated as the CLI does."""
+    algo = check_section(cfg.algo, exact_ipd.ALGO_SCHEMAS[cfg.algo.name], "algo")
+    env = check_section(cfg.env, exact_ipd.IpdExactEnvConfig, "env")
+    return exact_ipd.build(RunConfig("exact", 0, "cpu", algo, env, TrainerConfig(), LoggerConfig()), device)

@@ -8,12 +8,20 @@ import pytest
 from omegaconf import OmegaConf
 
 from oppshape.cli import compose, run
-from oppshape.config import ConfigError, validate
-from oppshape.experiments.loqa import LoqaCoinEnvConfig, LoqaIpdEnvConfig, LOQAConfig, build, summarize
+from oppshape.config import ConfigError, LoggerConfig, RunConfig, TrainerConfig, check_section, validate
+from oppshape.experiments.loqa import ENV_SCHEMAS, LoqaCoinEnvConfig, LoqaIpdEnvConfig, LOQAConfig, summarize
+from oppshape.experiments.loqa import build as build_run
 
 TINY_GRU = {"actor_hidden_size": 8, "qvalue_hidden_size": 8, "batch_size": 4}
 TINY_IPD = {"actor": "tabular", "qvalue": "mlp", "qvalue_hidden_size": 4, "batch_size": 4, "num_seeds": 2,
             "snapshot_capacity": 0, "epsilon": 0.2}
+
+
+def build(cfg, device):
+    """The family's ``build`` on an algo and env group, validated as the CLI does."""
+    algo = check_section(cfg.algo, LOQAConfig, "algo")
+    env = check_section(cfg.env, ENV_SCHEMAS[cfg.env.name], "env")
+    return build_run(RunConfig("loqa", 0, "cpu", algo, env, TrainerConfig(), LoggerConfig()), device)
 
 
 def config(env: dict, **algo):

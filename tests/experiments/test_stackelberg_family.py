@@ -8,7 +8,13 @@ from omegaconf import OmegaConf
 
 from oppshape.cli import CONFIG_DIR, compose, run
 from oppshape.config import ConfigError, validate
-from oppshape.experiments.stackelberg import StackelbergConfig, StackelbergQueryEnvConfig, build
+from oppshape.experiments.stackelberg import StackelbergConfig, StackelbergQueryEnvConfig
+from oppshape.experiments.stackelberg import build as build_run
+
+
+def build(cfg, device):
+    """The family's ``build`` on a composed config, validated as the CLI does."""
+    return build_run(validate(cfg), device)
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("stackelberg_*.yaml"))
 TINY = ["algo.pretrain_iterations=3", "algo.leader_iterations=3", "algo.post_iterations=2", "trainer.iterations=8",

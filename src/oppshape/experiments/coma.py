@@ -1,7 +1,7 @@
 """COMA family: COMA against MAPPO and IPPO on VMAS tasks and on matrix games with a known optimum, and COMA
 alone on the switch riddle without communication (masked actions, GRU actors, a known reference policy).
 
-``build`` makes the env, the actor and critic of ``cfg.algo.name``, its loss and learner, a TorchRL
+``build`` makes the env, the actor and critic of ``algo.name``, its loss and learner, a TorchRL
 collector (whose running episodes go into checkpoints, so a resume is exact), and a greedy evaluation that
 also reports a uniformly random policy's return on the same task.
 The three algorithms share env, batch size, actor architecture and frame budget, so curves are comparable.
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 from tensordict import TensorDictBase
 from tensordict.nn import TensorDictModule
 from torch import nn
@@ -26,7 +25,7 @@ from torchrl.data import Categorical as CategoricalSpec
 from torchrl.modules import MultiAgentMLP, NormalParamExtractor, ProbabilisticActor, TanhNormal
 from torchrl.objectives.multiagent import IPPOLoss, MAPPOLoss
 
-from oppshape.config import ConfigError
+from oppshape.config import ConfigError, RunConfig
 from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.envs.switch_game import SwitchGame, expected_oracle_reward, last_day_rule_return, switch_days
 from oppshape.envs.transport_start import start_share
@@ -268,11 +267,10 @@ def summarize(history: MetricsHistory) -> dict[str, Any]:
     return {key: last[key] for key in keys if key in last}
 
 
-def build(cfg: DictConfig, device: torch.device) -> Experiment:
-    """The experiment of ``cfg.algo.name`` (coma, mappo, ippo) on ``cfg.env`` (vmas, a matrix game, or, for COMA
+def build(run: RunConfig, device: torch.device) -> Experiment:
+    """The experiment of ``algo.name`` (coma, mappo, ippo) on ``env`` (vmas, a matrix game, or, for COMA
     only, the switch riddle without communication)."""
-    algo = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ALGO_SCHEMAS[cfg.algo.name]), cfg.algo))
-    env_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ENV_SCHEMAS[cfg.env.name]), cfg.env))
+    algo, env_cfg = run.algo, run.env
     if env_cfg.name in COMA_ONLY_ENVS and not isinstance(algo, COMAConfig):
         raise ConfigError(
             f"env.name={env_cfg.name!r} needs algo=coma (its actions are masked and need memory; the {algo.name} "
@@ -287,7 +285,7 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
         raise ValueError(
             f"algo.frames_per_batch={algo.frames_per_batch} must be a multiple of env.num_envs={env_cfg.num_envs}"
         )
-    env = make_env(env_cfg, env_cfg.num_envs, device, seed=int(cfg.seed), training=True)
+    env = make_env(env_cfg, env_cfg.num_envs, device, seed=run.seed, training=True)
     eval_env = make_env(env_cfg, env_cfg.eval_envs, device, seed=None)
     n_agents = env.full_observation_spec[OBSERVATION].shape[-2]
     obs_dim = env.full_observation_spec[OBSERVATION].shape[-1]

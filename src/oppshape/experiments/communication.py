@@ -14,9 +14,8 @@ from pathlib import Path
 
 import torch
 from matplotlib.figure import Figure
-from omegaconf import DictConfig
 
-from oppshape.config import check_choice, check_section
+from oppshape.config import RunConfig
 from oppshape.envs.switch_game import SwitchGame, switch_days
 from oppshape.experiments.base import Experiment, MetricsHistory
 from oppshape.learners.communication import CommunicationLearner
@@ -156,13 +155,9 @@ def plot_test_reward(history: MetricsHistory, plots_dir: Path) -> None:
     figure.savefig(plots_dir / "test_reward.png", dpi=110)
 
 
-def build(cfg: DictConfig, device: torch.device) -> Experiment:
-    """The switch-riddle experiment for ``cfg.algo`` (dial / rial) on ``cfg.env`` (switch)."""
-    algo_name, env_name = str(cfg.algo.name), str(cfg.env.name)
-    check_choice("algo.name", algo_name, tuple(ALGO_SCHEMAS))
-    check_choice("env.name", env_name, tuple(ENV_SCHEMAS))
-    algo = check_section(cfg.algo, ALGO_SCHEMAS[algo_name], "algo")
-    env = check_section(cfg.env, SwitchEnvConfig, "env")
+def build(run: RunConfig, device: torch.device) -> Experiment:
+    """The switch-riddle experiment for ``algo`` (dial / rial) on ``env`` (switch)."""
+    algo, env = run.algo, run.env
     assert isinstance(algo, RIALConfig) and isinstance(env, SwitchEnvConfig)
     learner = make_learner(algo, env, device)
     return Experiment(

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
 
-from oppshape.config import check_section
+from oppshape.config import RunConfig
 from oppshape.envs.coin_game import CoinGame
 from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.eval.dice_eval import coin_strategies, dice_metrics, ipd_strategies
@@ -153,10 +152,9 @@ def make_learner(algo: LolaDiceConfig, game: Any, episode_length: int) -> POLADi
     return POLADiCE(game, shaping, algo.hidden_size, algo.num_seeds)
 
 
-def build(cfg: DictConfig, device: torch.device) -> Experiment:
+def build(run: RunConfig, device: torch.device) -> Experiment:
     """The DiCE-family experiment described by ``cfg`` (already validated by the CLI)."""
-    algo = check_section(cfg.algo, ALGO_SCHEMAS[str(cfg.algo.name)], "algo")
-    env = check_section(cfg.env, ENV_SCHEMAS[str(cfg.env.name)], "env")
+    algo, env = run.algo, run.env
     game = env.make(device)
     learner = make_learner(algo, game, env.episode_length)
     strategies = coin_strategies() if isinstance(game, CoinGame) else ipd_strategies()

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import torch
 from matplotlib.figure import Figure
-from omegaconf import DictConfig
 
-from oppshape.config import check_choice, check_section
+from oppshape.config import RunConfig, check_choice
 from oppshape.experiments.base import Experiment, MetricsHistory
 from oppshape.games.exact import STATE_NAMES
 from oppshape.games.payoffs import PAYOFF_NAMES, payoff_table
@@ -184,13 +183,9 @@ def plot_cooperation(history: MetricsHistory, plots_dir: Path) -> None:
     figure.savefig(plots_dir / "p_coop.png", dpi=110)
 
 
-def build(cfg: DictConfig, device: torch.device) -> Experiment:
-    """The exact-IPD experiment for ``cfg.algo`` (naive / lola / pola) on ``cfg.env`` (ipd_exact)."""
-    algo_name = str(cfg.algo.name)
-    check_choice("algo.name", algo_name, tuple(ALGO_SCHEMAS))
-    check_choice("env.name", str(cfg.env.name), tuple(ENV_SCHEMAS))
-    algo = check_section(cfg.algo, ALGO_SCHEMAS[algo_name], "algo")
-    env = check_section(cfg.env, IpdExactEnvConfig, "env")
+def build(run: RunConfig, device: torch.device) -> Experiment:
+    """The exact-IPD experiment for ``algo`` (naive / lola / pola) on ``env`` (ipd_exact)."""
+    algo, env = run.algo, run.env
     assert isinstance(algo, NaiveConfig) and isinstance(env, IpdExactEnvConfig)
     learner = make_learner(algo, env, device)
     return Experiment(

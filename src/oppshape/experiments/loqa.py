@@ -16,12 +16,11 @@ from typing import Any, Callable
 
 import torch
 from matplotlib.figure import Figure
-from omegaconf import DictConfig
 from tensordict import TensorDictBase
 from torch import nn
 from torchrl.envs import EnvBase
 
-from oppshape.config import check_section
+from oppshape.config import RunConfig
 from oppshape.envs.coin_game import CoinGame
 from oppshape.envs.registry import make_env
 from oppshape.eval.coin_strategies import always_cooperate, always_defect
@@ -250,12 +249,10 @@ def plot_curves(history: MetricsHistory, plots_dir: Path) -> None:
     figure.savefig(plots_dir / "loqa.png", dpi=110)
 
 
-def build(cfg: DictConfig, device: torch.device) -> Experiment:
-    """LOQA self-play on ``cfg.env`` (``loqa_ipd`` or ``loqa_coin``)."""
-    algo: LOQAConfig = check_section(cfg.algo, LOQAConfig, "algo")
-    env_name = str(cfg.env.name)
-    _check(env_name in ENV_SCHEMAS, "env.name", env_name, f"one of {', '.join(ENV_SCHEMAS)}")
-    env_config = check_section(cfg.env, ENV_SCHEMAS[env_name], "env")
+def build(run: RunConfig, device: torch.device) -> Experiment:
+    """LOQA self-play on ``env`` (``loqa_ipd`` or ``loqa_coin``)."""
+    algo: LOQAConfig = run.algo
+    env_config = run.env
     games = algo.num_seeds * algo.batch_size
     if isinstance(env_config, LoqaIpdEnvConfig):
         env = make_env("iterated_matrix_game", num_envs=games, payoff=env_config.payoff,

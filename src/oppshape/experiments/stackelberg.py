@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
-from omegaconf import DictConfig
 
-from oppshape.config import check_section
-from oppshape.config import ConfigError
+from oppshape.config import ConfigError, RunConfig
 from oppshape.envs.registry import make_env
 from oppshape.eval.stackelberg_plots import plot_stackelberg
 from oppshape.experiments.base import Experiment, MetricsHistory
@@ -30,7 +28,7 @@ __all__ = ["ALGO_SCHEMAS", "ENV_SCHEMAS", "build"]
 class StackelbergConfig(StackelbergSettings):
     """``algo: stackelberg`` (every hyperparameter is documented on ``StackelbergSettings``)."""
 
-    name: str = "stackelberg"  # algorithm name (cfg.algo.name)
+    name: str = "stackelberg"  # algorithm name (algo.name)
     follower_checkpoint: Optional[str] = None  # checkpoints/last.pt of an earlier run: reuse its follower oracle
 
     def __post_init__(self) -> None:
@@ -70,13 +68,13 @@ ENV_SCHEMAS: dict[str, type] = {"stackelberg_query": StackelbergQueryEnvConfig}
 
 
 
-def build(cfg: DictConfig, device: torch.device) -> Experiment:
+def build(run: RunConfig, device: torch.device) -> Experiment:
     """Two query-game envs (follower and leader batch sizes), the three-phase learner, eval and plots."""
-    algo: StackelbergConfig = check_section(cfg.algo, StackelbergConfig, "algo")
-    env_cfg: StackelbergQueryEnvConfig = check_section(cfg.env, StackelbergQueryEnvConfig, "env")
-    if int(cfg.trainer.iterations) != algo.total_iterations:
+    algo: StackelbergConfig = run.algo
+    env_cfg: StackelbergQueryEnvConfig = run.env
+    if run.trainer.iterations != algo.total_iterations:
         raise ConfigError(
-            f"trainer.iterations={cfg.trainer.iterations} must equal algo.pretrain_iterations + "
+            f"trainer.iterations={run.trainer.iterations} must equal algo.pretrain_iterations + "
             f"algo.leader_iterations + algo.post_iterations = {algo.total_iterations}"
         )
     games = list(env_cfg.games)
