@@ -136,4 +136,8 @@ def validate(cfg: DictConfig) -> RunConfig:
             f"env.name={env_name!r} is not valid for algo {algo_name!r}; valid choices: {', '.join(env_schemas)}"
         )
     env = check_section(cfg.env, env_schemas[env_name], "env")
-    return RunConfig(str(cfg.name), int(cfg.seed), str(cfg.device), algo, env, trainer, logger)
+    run = RunConfig(str(cfg.name), int(cfg.seed), str(cfg.device), algo, env, trainer, logger)
+    cross_check = getattr(schemas, "check", None)  # the family's checks across groups (algo x env x trainer)
+    if cross_check is not None:
+        cross_check(run)
+    return run
