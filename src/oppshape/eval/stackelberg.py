@@ -134,8 +134,7 @@ def plot(history: list[dict[str, float]], plots_dir: Path) -> None:
     oracle_axis.set_ylabel("follower oracle")
     leader_axis.plot(*_series(history, "leader_return"), label="greedy leader return (mean over runs)")
     success_axis = leader_axis.twinx()
-    success_axis.plot(*_series(history, "leader_reached_frac"), color="tab:green",
-                      label="fraction at Stackelberg value")
+    (success_line,) = success_axis.plot(*_series(history, "leader_reached_frac"), color="tab:green")
     success_axis.set_ylim(-0.05, 1.05)
     leader_axis.set_ylabel("leader return")
     success_axis.set_ylabel("fraction of runs")
@@ -146,7 +145,8 @@ def plot(history: list[dict[str, float]], plots_dir: Path) -> None:
         for start in starts:
             axis.axvline(start, color="grey", linestyle=":")
     oracle_axis.legend()
-    leader_axis.legend(loc="lower left")
-    success_axis.legend(loc="lower right")
+    handles, labels = leader_axis.get_legend_handles_labels()
+    leader_axis.legend([*handles, success_line], [*labels, "fraction at Stackelberg value (right axis)"],
+                       loc="upper left")
     oracle_axis.set_title(" | ".join(PHASE_NAMES))
     save(figure, plots_dir / "stackelberg.png")
