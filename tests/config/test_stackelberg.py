@@ -13,7 +13,6 @@ EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("stackelbe
 
 @pytest.mark.parametrize("field,value,message", [
     ("leader", "sac", "invalid algo.leader='sac'; valid choices: pg, ppo, dqn"),
-    ("tie_break", "coin", "invalid algo.tie_break='coin'; valid choices: leader_favourable, leader_adverse"),
     ("num_seeds", 0, "invalid value algo.num_seeds=0; expected an integer >= 1"),
     ("leader_iterations", -1, "invalid value algo.leader_iterations=-1; expected an integer >= 0"),
     ("leader_lr", 0.0, "invalid value algo.leader_lr=0.0; expected a number > 0"),

@@ -14,7 +14,6 @@ from typing import Optional
 from oppshape.config.envs import env_schemas
 from oppshape.config.run import RunConfig
 from oppshape.config.validation import ConfigError, check_choice, require
-from oppshape.games.stackelberg import TIE_BREAKS
 
 __all__ = ["ALGO_SCHEMAS", "ENV_SCHEMAS", "LEADER_ALGORITHMS", "StackelbergConfig", "check"]
 
@@ -50,12 +49,10 @@ class StackelbergConfig:
     dqn_eps_end: float = 0.02  # final epsilon
     dqn_eps_iterations: int = 250  # leader iterations over which epsilon anneals linearly
     success_tolerance: float = 0.5  # a leader reaches the Stackelberg value if its return is within this of it
-    tie_break: str = "leader_favourable"  # follower ties in the solver: leader_favourable | leader_adverse
     follower_checkpoint: Optional[str] = None  # checkpoints/last.pt of an earlier run: reuse its follower oracle
 
     def __post_init__(self) -> None:
         check_choice("algo.leader", self.leader, LEADER_ALGORITHMS)
-        check_choice("algo.tie_break", self.tie_break, TIE_BREAKS)
         for key in ("num_seeds", "follower_episodes", "leader_episodes", "ppo_epochs", "dqn_batch_size",
                     "dqn_updates", "dqn_buffer_size", "dqn_eps_iterations"):
             require(getattr(self, key) >= 1, f"algo.{key}", getattr(self, key), "an integer >= 1")

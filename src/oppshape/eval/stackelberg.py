@@ -102,7 +102,7 @@ def results(learner: StackelbergLearner, games: Sequence[str], config: Stackelbe
     play, answers = learner.leader_strategies()
     return {
         "success_tolerance": tolerance,
-        "tie_break": config.tie_break,
+        "tie_break": "leader_favourable",  # the solver's rule for follower ties (strong Stackelberg equilibrium)
         "games": list(games),
         "stackelberg_value": learner.solution.value.tolist(),
         "stackelberg_leader_strategy": learner.solution.leader_strategy.tolist(),

@@ -47,9 +47,7 @@ class StackelbergLearner:
         self.n_runs = env.n_games * config.num_seeds
         self.n_states, self.n_queries = env.n_states, env.n_queries
         self.game_of_run = torch.arange(self.n_runs, device=device) // config.num_seeds
-        self.solution = solve_stackelberg(
-            env.payoff_tables, env.memory, env.episode_length, env.reward_offset, config.tie_break
-        )
+        self.solution = solve_stackelberg(env.payoff_tables, env.memory, env.episode_length, env.reward_offset)
         self.follower_run = run_of_env(follower_env.batch_size[0], self.n_runs, device)
         self.leader_run = run_of_env(leader_env.batch_size[0], self.n_runs, device)
         self.follower = PolicyGradientAgent(self.n_runs, env.n_follower_obs, config.follower_lr,
