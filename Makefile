@@ -65,7 +65,7 @@ stackelberg-leader-memory: $(STAMP)
 	$(CLI) experiment=stackelberg_leader_memory_pg $(ARGS)
 
 stackelberg-table: $(STAMP)
-	$(PY) scripts/stackelberg_table.py runs/stackelberg_*
+	$(PY) -m oppshape.report stackelberg-table runs/stackelberg_*
 
 loqa-ipd: $(STAMP)
 	$(CLI) experiment=loqa_ipd $(ARGS)

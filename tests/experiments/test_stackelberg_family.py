@@ -1,20 +1,12 @@
-"""Stackelberg family wiring: schemas, the shipped experiment configs, and a tiny end-to-end CLI run."""
+"""Stackelberg family wiring: the shipped experiment configs and tiny end-to-end CLI runs
+(schema checks: tests/config/test_stackelberg.py)."""
 
 import json
 
 import pytest
-import torch
-from omegaconf import OmegaConf
 
-from oppshape.cli import CONFIG_DIR, compose, run
-from oppshape.config import ConfigError, validate
-from oppshape.experiments.stackelberg import StackelbergConfig, StackelbergQueryEnvConfig
-from oppshape.experiments.stackelberg import build as build_run
-
-
-def build(cfg, device):
-    """The family's ``build`` on a composed config, validated as the CLI does."""
-    return build_run(validate(cfg), device)
+from oppshape.cli import CONFIG_DIR, run
+from oppshape.config import ConfigError
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("stackelberg_*.yaml"))
 TINY = ["algo.pretrain_iterations=3", "algo.leader_iterations=3", "algo.post_iterations=2", "trainer.iterations=8",
@@ -27,32 +19,6 @@ def test_every_paper_experiment_is_shipped():
         "stackelberg_observed_queries_pg", "stackelberg_hidden_queries_dqn", "stackelberg_observed_queries_dqn",
         "stackelberg_leader_memory_pg", "stackelberg_no_leader_memory_pg",
     ])
-
-
-@pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_experiment_iterations_cover_the_three_phases(experiment):
-    cfg = compose([f"experiment={experiment}"])
-    validate(cfg)
-    algo = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(StackelbergConfig), cfg.algo))
-    assert cfg.trainer.iterations == algo.total_iterations
-
-
-def test_mismatched_iterations_fail_before_any_work():
-    cfg = compose(["experiment=stackelberg_leader_memory_pg", "trainer.iterations=7"])
-    with pytest.raises(ConfigError, match="trainer.iterations=7 must equal .* = 2550"):
-        build(cfg, torch.device("cpu"))
-
-
-@pytest.mark.parametrize("kwargs,message", [
-    ({"games": ["tennis"]}, "env.games has unknown game\\(s\\) \\['tennis'\\]; valid choices: ipd, prisoners_dilemma"),
-    ({"games": []}, "env.games is empty"),
-    ({"games": ["chicken", "chicken"]}, "lists a game twice"),
-    ({"memory": "long"}, "env.memory='long' is not valid; valid choices: none, small, full"),
-    ({"episode_length": 0}, "env.episode_length=0 must be an integer >= 1"),
-])
-def test_bad_env_config_raises(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        StackelbergQueryEnvConfig(**kwargs)
 
 
 def test_cli_run_writes_per_run_results(tmp_path):
@@ -80,7 +46,3 @@ def test_a_saved_follower_oracle_can_be_reused(tmp_path):
         run([*common, "algo.num_seeds=3", "algo.pretrain_iterations=0", "trainer.iterations=2",
              f"algo.follower_checkpoint={checkpoint}", f"run_dir={tmp_path / 'c'}"])
 
-
-def test_missing_follower_checkpoint_is_named():
-    with pytest.raises(ValueError, match="algo.follower_checkpoint='nowhere.pt' is not a file"):
-        StackelbergConfig(follower_checkpoint="nowhere.pt")

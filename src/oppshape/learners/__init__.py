@@ -12,7 +12,7 @@ from oppshape.learners.pola_dice import POLADiCE, ShapingConfig
 from oppshape.learners.pola_om import POLAOM, OpponentModelConfig
 from oppshape.learners.loqa_snapshots import SnapshotBuffer
 from oppshape.learners.mappo import PPOLearner
-from oppshape.learners.stackelberg import StackelbergLearner, StackelbergSettings
+from oppshape.learners.stackelberg import StackelbergLearner
 
 __all__ = [
     "COMALearner",
@@ -30,6 +30,5 @@ __all__ = [
     "OpponentModelRule",
     "ShapingRule",
     "StackelbergLearner",
-    "StackelbergSettings",
     "lookahead_opponent",
 ]

@@ -1,13 +1,11 @@
-"""scripts/stackelberg_table.py: per-game counts of seeds at the Stackelberg value."""
+"""``python -m oppshape.report stackelberg-table``: per-game counts of seeds at the Stackelberg value."""
 
 import json
 
 import pytest
-from script_loader import load_script
 
-
-def _load():
-    return load_script("stackelberg_table")
+from oppshape.report import stackelberg_table
+from oppshape.report.__main__ import main
 
 
 SUMMARY = {
@@ -24,7 +22,7 @@ SUMMARY = {
 
 
 def test_table_counts_seeds_per_game_and_overall():
-    lines = _load().table(SUMMARY).splitlines()
+    lines = stackelberg_table.table(SUMMARY).splitlines()
     assert lines[0].startswith("### stackelberg_demo (seed 0, 1.5 min")
     assert lines[4] == "| chicken | 15 | 1/2 | 1/2 | 1/2 | 2/2 | 14.00 | 14.00 | 2/2 |"
     assert lines[5] == "| battle | 15 | 2/2 | 2/2 | 1/2 | 1/2 | 15.00 | 13.00 | 1/2 |"
@@ -35,6 +33,16 @@ def test_finds_summaries_below_a_folder(tmp_path):
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "summary.json").write_text(json.dumps(SUMMARY))
     (tmp_path / "other.json").write_text("{}")
-    assert _load().find_summaries([tmp_path]) == [tmp_path / "a" / "b" / "summary.json"]
+    assert stackelberg_table.find_summaries([tmp_path]) == [tmp_path / "a" / "b" / "summary.json"]
     with pytest.raises(SystemExit, match="no such run directory"):
-        _load().find_summaries([tmp_path / "missing"])
+        stackelberg_table.find_summaries([tmp_path / "missing"])
+
+
+def test_the_report_command_prints_one_section_per_run(tmp_path, capsys):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({**SUMMARY, "name": name}))
+    assert main(["stackelberg-table", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("### ") == 2 and out.index("### a (") < out.index("### b (")
+    assert "| **all** |  | 3/4 | 3/4 | 2/4 | 3/4 | 14.50 | 13.50 | 3/4 |" in out

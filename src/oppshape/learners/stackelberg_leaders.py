@@ -1,9 +1,10 @@
-"""The three leader learners (and the follower's) of the Oracles & Followers experiments, batched over runs.
+"""The leader learners of the Oracles & Followers experiments (PG, PPO, DQN), batched over runs; the PG
+learner also trains the follower oracle.
 
 Every agent holds one :class:`~oppshape.modules.run_tables.RunTable` slice per run and exposes the
 same small interface: ``act`` (exploratory action for a batch of ``(run, observation)``), ``greedy``
 (the deterministic strategy ``[R, n_obs]``), ``update(rows)`` on a run-major batch from
-:func:`~oppshape.learners.stackelberg_rollout.agent_rows`, and ``state_dict``. Per-row losses are
+:func:`~oppshape.rollouts.stackelberg.agent_rows`, and ``state_dict``. Per-row losses are
 averaged within each run and summed over runs, so each run's gradient is exactly its own.
 """
 
@@ -17,10 +18,9 @@ from torch.distributions import Categorical
 from torchrl.data import LazyTensorStorage, ReplayBuffer
 from torchrl.objectives import ClipPPOLoss, DQNLoss, SoftUpdate
 
-from oppshape.learners.stackelberg_rollout import per_run_mean
+from oppshape.config.stackelberg import StackelbergConfig
 from oppshape.modules.run_tables import RunTable, tabular_actor, tabular_critic, tabular_qvalue
-
-LEADER_ALGORITHMS: tuple[str, ...] = ("pg", "ppo", "dqn")
+from oppshape.rollouts.stackelberg import per_run_mean
 
 
 class TabularAgent(Protocol):
@@ -224,3 +224,18 @@ class DQNAgent(_RunTableAgent):
         self.optimizer.load_state_dict(state["optimizer"])
         self.buffer.load_state_dict(state["buffer"])
         self.iterations_done = int(state["iterations_done"])
+
+
+def make_leader(config: StackelbergConfig, n_runs: int, n_obs: int, device: torch.device) -> TabularAgent:
+    """The leader learner named by ``config.leader``."""
+    common = dict(n_runs=n_runs, n_obs=n_obs, lr=config.leader_lr, init_scale=config.init_scale, device=device)
+    if config.leader == "pg":
+        return PolicyGradientAgent(**common)
+    if config.leader == "ppo":
+        return PPOAgent(**common, epochs=config.ppo_epochs, clip_epsilon=config.ppo_clip_epsilon,
+                        critic_coeff=config.ppo_critic_coeff)
+    return DQNAgent(
+        **common, batch_size=config.dqn_batch_size, updates=config.dqn_updates, buffer_size=config.dqn_buffer_size,
+        tau=config.dqn_tau, eps_start=config.dqn_eps_start, eps_end=config.dqn_eps_end,
+        eps_iterations=config.dqn_eps_iterations,
+    )

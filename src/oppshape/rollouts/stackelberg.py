@@ -1,4 +1,5 @@
-"""Play full episodes of the query game and cut them into one agent's learning batch.
+"""Data collection of the Stackelberg family: play full episodes of the query game and cut them into one
+agent's learning batch.
 
 Env ``b`` of a batch belongs to run ``b // episodes_per_run`` (runs are contiguous blocks, matching the
 env's game blocks), so flattening ``[B, steps]`` keeps each run's rows together and per-run losses are

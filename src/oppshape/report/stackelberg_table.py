@@ -1,6 +1,6 @@
 """Markdown results table of Stackelberg runs: per game, how many seeds reach the Stackelberg value.
 
-Usage: ``python scripts/stackelberg_table.py RUN_DIR [RUN_DIR ...]`` where each argument is a run
+Usage: ``python -m oppshape.report stackelberg-table RUN_DIR [RUN_DIR ...]`` where each argument is a run
 directory or a folder searched recursively for ``summary.json`` files of the ``stackelberg`` family.
 A seed reaches the value when its greedy leader's exact return against the greedy follower is within
 ``algo.success_tolerance`` of the brute-force (leader-favourable) Stackelberg value (above it counts as
@@ -70,13 +70,16 @@ def table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="run directories or folders holding them")
-    args = parser.parse_args()
+def write_tables(args: argparse.Namespace) -> int:
+    """The command: one Markdown section per run, on standard output."""
     sections = [table(json.loads(path.read_text())) for path in find_summaries(args.runs)]
-    print("\n\n".join(sections))
+    sys.stdout.write("\n\n".join(sections) + "\n")
+    return 0
 
 
-if __name__ == "__main__":
-    main()
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``stackelberg-table RUN_DIR [RUN_DIR ...]`` to ``python -m oppshape.report``."""
+    command = subparsers.add_parser("stackelberg-table", help=__doc__.split("\n\n")[0],
+                                    description=__doc__.split("\n\n")[0])
+    command.add_argument("runs", nargs="+", type=Path, help="run directories or folders holding them")
+    command.set_defaults(func=write_tables)
