@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Protocol
 
@@ -83,7 +84,9 @@ def load_checkpoint(location: Path, required: tuple[str, ...] = ()) -> dict[str,
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}{_previous_hint(path)}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of files it then refuses
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - torch.load fails with EOF, zip, key and unpickling errors
         raise CheckpointError(f"checkpoint {path} is damaged ({_damage(path, error)}){_previous_hint(path)}") from None
     missing = [key for key in required if not isinstance(payload, dict) or key not in payload]
@@ -96,6 +99,9 @@ def _damage(path: Path, error: Exception) -> str:
     """What is wrong with the file, in a few words (never PyTorch's advice to load it unsafely)."""
     if path.stat().st_size == 0:
         return "empty file"
+    with open(path, "rb") as handle:
+        if handle.read(2) != b"PK":  # torch.save writes a zip archive
+            return "not a PyTorch checkpoint: no zip archive"
     if isinstance(error, EOFError) or "zip archive" in str(error) or "central directory" in str(error):
         return "truncated, or not a PyTorch checkpoint"
     if "Weights only load failed" in str(error):

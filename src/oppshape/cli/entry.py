@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from omegaconf import DictConfig
 
@@ -95,13 +96,19 @@ def _run(argv: list[str]) -> None:
 
 def main() -> None:
     """Console-script entry point (``oppshape ...``)."""
-    debug = "--debug" in sys.argv or os.environ.get("HYDRA_FULL_ERROR") == "1"
+    debug = "--debug" in sys.argv
     sys.argv = [arg for arg in sys.argv if arg != "--debug"]
-    if debug:
-        _run(sys.argv[1:])
+    guarded(lambda: _run(sys.argv[1:]), debug)
+
+
+def guarded(action: Callable[[], None], debug: bool = False) -> None:
+    """Run ``action``, turning every user-facing error into one line on stderr and its exit code (2: config or
+    checkpoint, 1: NaN guard, 130 / 143: interrupted); ``debug`` or ``HYDRA_FULL_ERROR=1`` keeps the trace."""
+    if debug or os.environ.get("HYDRA_FULL_ERROR") == "1":
+        action()
         return
     try:
-        _run(sys.argv[1:])
+        action()
     except ConfigError as error:
         _fail("config error", str(error), CONFIG_EXIT)
     except KeyboardInterrupt:

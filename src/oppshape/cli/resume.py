@@ -70,10 +70,11 @@ def resumed_config(resume: Path, overrides: list[str], composed: DictConfig | No
             wanted[scope] = composed[scope]
     wanted.merge_with_dotlist(values)
     typed = {key_of(o) for o in values} | ({"logger"} & groups)
+    as_typed = {key_of(o): o for o in values}
     refused = []
     for leaf in changed_leaves(OmegaConf.to_container(saved, resolve=True), OmegaConf.to_container(wanted, resolve=True)):
         if not is_honoured(leaf):
-            refused.append(f"{leaf}={OmegaConf.select(wanted, leaf)}")
+            refused.append(as_typed.get(leaf, f"{leaf}={OmegaConf.select(wanted, leaf)}"))
         elif not any(leaf == key or leaf.startswith(f"{key}.") for key in typed):
             OmegaConf.update(wanted, leaf, OmegaConf.select(saved, leaf), merge=False)  # not asked for: keep it
     if refused:
