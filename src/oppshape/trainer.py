@@ -120,10 +120,10 @@ class _StopSignals:
 
     def _handle(self, number: int, frame: Any) -> None:
         if self.received is not None:
-            os.write(2, b"\noppshape: second interrupt: exiting now, without saving\n")
+            os.write(2, b"\n[oppshape] second interrupt: exiting now, without saving\n")
             os._exit(EXIT_CODES.get(signal.Signals(number), 130))
         self.received = signal.Signals(number)
-        os.write(2, b"\noppshape: interrupted: finishing this iteration, then saving a checkpoint "
+        os.write(2, b"\n[oppshape] interrupt received: finishing this iteration, then saving a checkpoint "
                     b"(interrupt again to quit at once)\n")
 
     @contextlib.contextmanager
