@@ -9,7 +9,7 @@ from toy_family import install, toy_config
 from oppshape.checkpoint import load_checkpoint
 from oppshape.cli import execute, resumed_config
 from oppshape.config import ConfigError
-from oppshape.trainer import NonFiniteLossError
+from oppshape.trainer import NonFiniteError
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +59,7 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path, monkeypatch):
     assert load_checkpoint(crashed_dir / "checkpoints")["iteration"] == 6
     monkeypatch.setattr(toy_family.ToyLearner, "update", original_update)
 
-    resumed = execute(resumed_config(crashed_dir, ["trainer.progress=false", "algo.lr=5"]), crashed_dir)
+    resumed = execute(resumed_config(crashed_dir, ["trainer.progress=false"]), crashed_dir)
     assert resumed["iterations"] == 10
     ignore = {"wall_time_s"}
     final = {k: v for k, v in resumed["final"].items() if k not in ignore}
@@ -67,18 +67,42 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path, monkeypatch):
     assert [r["theta_0"] for r in _rows(crashed_dir)] == [r["theta_0"] for r in _rows(tmp_path / "reference")]
 
 
-def test_resume_keeps_the_saved_algorithm(tmp_path):
+def test_resume_honours_exact_keeping_overrides_and_refuses_the_others(tmp_path):
     execute(toy_config(iterations=4), tmp_path)
-    cfg = resumed_config(tmp_path, ["algo.lr=5", "trainer.iterations=8"])
-    assert cfg.algo.lr == 0.1 and cfg.trainer.iterations == 8
+    cfg = resumed_config(tmp_path, ["trainer.iterations=8", "logger.tensorboard=true", "algo.lr=0.1", "seed=3"])
+    assert cfg.algo.lr == 0.1 and cfg.trainer.iterations == 8 and cfg.logger.tensorboard
+    for refused in ("algo.lr=5", "seed=5", "env.noise=0.5", "trainer.isolate_eval=true"):
+        with pytest.raises(ConfigError, match=rf"cannot change {refused}; honoured on resume: trainer.iterations, "
+                                              rf".*logger.\*, device; .* init_from={tmp_path} <overrides>"):
+            resumed_config(tmp_path, ["trainer.iterations=8", refused])
 
 
 def test_nan_guard_names_the_loss(tmp_path):
     cfg = toy_config()
     cfg.algo.blow_up_at = 4
-    with pytest.raises(NonFiniteLossError, match="loss_toy became nan at iteration 4"):
+    with pytest.raises(NonFiniteError, match=rf"loss_toy became nan at iteration 4; the last good checkpoint is "
+                                             rf"{tmp_path}/checkpoints/last.pt \(iteration 3\); .*init_from={tmp_path}"):
         execute(cfg, tmp_path)
     assert load_checkpoint(tmp_path / "checkpoints")["iteration"] == 3
+
+
+def test_nan_guard_before_any_checkpoint_names_none(tmp_path):
+    cfg = toy_config()
+    cfg.algo.blow_up_at = 2
+    with pytest.raises(NonFiniteError, match="at iteration 2; no checkpoint was written before it") as error:
+        execute(cfg, tmp_path)
+    assert "checkpoints/" not in str(error.value) and "init_from" not in str(error.value)
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("parameter", r"learner tensor theta became NaN or inf at iteration 4"),
+    ("sampling", r"the policy's sampling probabilities became NaN or inf \(the last update's metrics: loss_toy="),
+])
+def test_nan_guard_names_a_parameter_or_the_sampling_probabilities(tmp_path, kind, message):
+    cfg = toy_config()
+    cfg.algo.blow_up_at, cfg.algo.blow_up = 4, kind
+    with pytest.raises(NonFiniteError, match=message):
+        execute(cfg, tmp_path)
 
 
 def test_seed_makes_runs_repeatable(tmp_path):
@@ -123,6 +147,15 @@ def test_stop_when_a_metric_turns_positive(tmp_path):
     assert load_checkpoint(tmp_path / "checkpoints")["iteration"] == 5
 
 
-def test_stop_when_names_an_unknown_metric_with_the_valid_ones(tmp_path):
+def test_stop_when_names_an_unknown_metric_with_the_valid_ones(tmp_path, monkeypatch):
+    """Refused before the run directory exists when the family declares metric_names; at the first evaluation
+    otherwise."""
     with pytest.raises(ConfigError, match=r"trainer.stop_when='eval_distanse' .* valid choices: .*eval_distance"):
-        execute(toy_config(stop_when="eval_distanse"), tmp_path)
+        execute(toy_config(stop_when="eval_distanse"), tmp_path / "declared")
+    assert not (tmp_path / "declared").exists()
+    import sys
+
+    monkeypatch.delattr(sys.modules["oppshape.config.toy"], "metric_names")
+    with pytest.raises(ConfigError, match=r"trainer.stop_when='eval_distanse' .* valid choices: .*eval_distance"):
+        execute(toy_config(stop_when="eval_distanse"), tmp_path / "undeclared")
+    assert (tmp_path / "undeclared" / "metrics.csv").exists()

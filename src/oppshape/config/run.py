@@ -12,7 +12,7 @@ import importlib
 import re
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 from omegaconf import DictConfig
 
@@ -28,7 +28,7 @@ class TrainerConfig:
 
     iterations: int = 100  # learner updates in the whole run (an "epoch" in the exact-IPD papers)
     eval_every: int = 10  # run the experiment's evaluation every this many iterations (0: only at the end)
-    checkpoint_every: int = 50  # write checkpoints/last.pt every this many iterations (0: only at the end)
+    checkpoint_every: int = 50  # checkpoint (last.pt; the one before kept as previous.pt) this often (0: at the end)
     log_every: int = 1  # write a metrics row every this many iterations
     threads: int = 1  # torch CPU threads; 1 is fastest for small batched ops on 2 cores, 0 keeps torch's default
     progress: bool = True  # show a live progress bar with the experiment's key metrics
@@ -58,7 +58,7 @@ class LoggerConfig:
         require(self.wandb in WANDB_MODES, "logger.wandb", self.wandb, f"one of {', '.join(WANDB_MODES)}")
 
 
-ROOT_KEYS = ("seed", "device", "resume", "run_dir", "name", "env", "algo", "trainer", "logger")
+ROOT_KEYS = ("seed", "device", "resume", "init_from", "run_dir", "name", "env", "algo", "trainer", "logger")
 
 
 ALGORITHM_FAMILIES: dict[str, str] = {
@@ -140,4 +140,18 @@ def validate(cfg: DictConfig) -> RunConfig:
     cross_check = getattr(schemas, "check", None)  # the family's checks across groups (algo x env x trainer)
     if cross_check is not None:
         cross_check(run)
+    check_stop_metric(run, getattr(schemas, "metric_names", None))
     return run
+
+
+def check_stop_metric(run: RunConfig, metric_names: Callable[[RunConfig], set[str]] | None) -> None:
+    """``trainer.stop_when`` must name a metric the run logs; a family declaring ``metric_names(run)`` in
+    ``config/<family>.py`` has a typo refused here, before any work (otherwise the Trainer names it at the
+    first evaluation). ``wall_time_s`` is logged by the Trainer for every family."""
+    name = run.trainer.stop_when
+    if not name or metric_names is None:
+        return
+    names = set(metric_names(run)) | {"wall_time_s"}
+    if name not in names:
+        raise ConfigError(f"trainer.stop_when={name!r} is not a metric of this experiment; "
+                          f"valid choices: {', '.join(sorted(names))}")

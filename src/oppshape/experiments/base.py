@@ -29,6 +29,9 @@ class Experiment:
         progress_keys: metrics shown live on the progress bar.
         extra_state: other stateful objects (e.g. a collector or a replay buffer) whose
             ``state_dict`` goes into every checkpoint so that resume is exact.
+        init_from: loads another run's checkpointed ``learner.state_dict()`` into this run's learner for
+            ``init_from=<run dir>`` (what carries over: weights, maybe not optimizer moments); default: the
+            whole learner state, then each optimizer takes back this run's hyperparameters.
     """
 
     learner: Learner
@@ -38,3 +41,4 @@ class Experiment:
     summarize: Callable[[MetricsHistory], dict[str, Any]] | None = None
     progress_keys: tuple[str, ...] = ()
     extra_state: dict[str, Stateful] = field(default_factory=dict)
+    init_from: Callable[[dict[str, Any]], None] | None = None
