@@ -6,8 +6,8 @@ import pytest
 
 from oppshape.cli import compose
 from oppshape.config import ConfigError, validate
-from oppshape.config.loqa import RETURN_ESTIMATORS, LOQAConfig
 from oppshape.config.envs import CoinGameEnvConfig
+from oppshape.config.loqa import RETURN_ESTIMATORS, LOQAConfig
 from oppshape.objectives import loqa as loqa_objective
 
 

@@ -18,9 +18,9 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.envs import EnvBase
 from torchrl.objectives import SoftUpdate
 
+from oppshape.objectives.loqa import LOQALoss
 from oppshape.rollouts.loqa import NetworkPolicy, SeatPolicy, play_episodes
 from oppshape.rollouts.loqa_snapshots import OpponentGroups, SnapshotBuffer
-from oppshape.objectives.loqa import LOQALoss
 
 
 def member_snapshot(loss: LOQALoss) -> TensorDict:
