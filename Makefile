@@ -73,8 +73,12 @@ loqa-ipd: $(STAMP)
 loqa-coin: $(STAMP)
 	$(CLI) experiment=loqa_coin $(ARGS)
 
+# one Hydra multirun over the board sizes, sequential (the measurement is wall-clock), then the table
+LOQA_SCALING_SIZES ?= 3,4,5,6,7
+LOQA_SCALING_DIR ?= runs/loqa_coin_scaling
 loqa-coin-scaling: $(STAMP)
-	$(PY) scripts/loqa_coin_scaling.py $(ARGS)
+	$(CLI) -m experiment=loqa_coin_scaling env.height=$(LOQA_SCALING_SIZES) hydra.sweep.dir=$(LOQA_SCALING_DIR) $(ARGS)
+	$(PY) -m oppshape.report loqa-scaling $(LOQA_SCALING_DIR)
 
 coma-matrix-sanity: $(STAMP)
 	$(CLI) experiment=coma_matrix_sanity $(ARGS)

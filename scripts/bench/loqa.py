@@ -7,21 +7,26 @@ import time
 import torch
 from omegaconf import OmegaConf
 
+from oppshape.config import LoggerConfig, RunConfig, TrainerConfig, check_section
+from oppshape.config.loqa import ENV_SCHEMAS, LOQAConfig
 from oppshape.experiments.loqa import build
 from oppshape.learners.loqa import member_snapshot
-from oppshape.learners.loqa_snapshots import OpponentGroups
+from oppshape.rollouts.loqa_snapshots import OpponentGroups
 
-IPD = {"actor": "tabular", "qvalue": "mlp", "qvalue_hidden_size": 16, "batch_size": 2048, "entropy_coeff": 0.0,
-       "grad_clip_norm": 0.0, "snapshot_capacity": 0, "epsilon": 0.2}
-ENVS = {"loqa_ipd": {"name": "loqa_ipd", "payoff": "ipd", "episode_length": 50},
-        "loqa_coin": {"name": "loqa_coin", "height": 3, "width": 3, "episode_length": 50}}
+IPD = {"actor": "tabular", "qvalue": "mlp", "qvalue_hidden_size": 16, "num_envs": 2048, "entropy_coeff": 0.0,
+       "max_grad_norm": 0.0, "snapshot_capacity": 0, "epsilon": 0.2}
+ENVS = {"loqa_ipd": {"name": "iterated_matrix_game", "payoff": "ipd", "episode_length": 50},
+        "loqa_coin": {"name": "coin_game", "height": 3, "width": 3, "episode_length": 50}}
 
 
 def _time(env: str, algo: dict, snapshots: int, iterations: int) -> dict[str, float]:
     """Per-iteration wall seconds of collect and update, CPU seconds of both, distinct opponents."""
     torch.manual_seed(0)
     algo_config = OmegaConf.merge(OmegaConf.load("configs/algo/loqa.yaml"), algo)
-    experiment = build(OmegaConf.create({"algo": algo_config, "env": ENVS[env]}), torch.device("cpu"))
+    env_config = OmegaConf.create(ENVS[env])
+    run_config = RunConfig("bench", 0, "cpu", check_section(algo_config, LOQAConfig, "algo"),
+                           check_section(env_config, ENV_SCHEMAS[env_config.name], "env"), TrainerConfig(), LoggerConfig())
+    experiment = build(run_config, torch.device("cpu"))
     learner = experiment.learner
     if learner.snapshots is not None:
         snapshot = member_snapshot(learner.loss)

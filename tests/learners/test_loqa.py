@@ -80,11 +80,11 @@ def test_collect_pushes_every_k_iterations() -> None:
 def test_seed_members_update_exactly_like_separate_learners() -> None:
     """Ensemble seeds share one Adam and one loss; each must move as if trained alone (clip on)."""
     torch.manual_seed(0)
-    joint = ipd_learner(members=2, grad_clip_norm=0.05, snapshot_capacity=0)
+    joint = ipd_learner(members=2, max_grad_norm=0.05, snapshot_capacity=0)
     batch = joint.collect()
     singles = []
     for member in range(2):
-        single = ipd_learner(members=1, grad_clip_norm=0.05, snapshot_capacity=0)
+        single = ipd_learner(members=1, max_grad_norm=0.05, snapshot_capacity=0)
         with torch.no_grad():
             for mine, theirs in zip(single.loss.parameters(), joint.loss.parameters()):
                 mine.copy_(theirs[member : member + 1])
@@ -151,7 +151,7 @@ def test_coin_game_batches_carry_pickups_and_train() -> None:
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"members": 4}, "members=4"), ({"epsilon": 1.5}, "epsilon=1.5"), ({"grad_clip_norm": -1}, "grad_clip")],
+    [({"members": 4}, "members=4"), ({"epsilon": 1.5}, "epsilon=1.5"), ({"max_grad_norm": -1}, "max_grad_norm=-1")],
 )
 def test_bad_arguments_raise(kwargs: dict, match: str) -> None:
     env = IteratedMatrixGame(num_envs=6, episode_length=STEPS)

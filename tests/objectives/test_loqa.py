@@ -97,14 +97,13 @@ def test_opponent_model_is_a_softmax_over_q_with_the_taken_entry_replaced() -> N
     qvalues = torch.tensor([[1.0, 2.0, -1.0], [0.5, 0.0, 0.3]])
     action = torch.tensor([2, 0])
     estimate = torch.tensor([0.4, -1.5], requires_grad=True)
-    temperature = 0.5
-    log_prob = opponent_log_prob(qvalues, action, estimate, temperature)
+    log_prob = opponent_log_prob(qvalues, action, estimate)
     replaced = qvalues.clone()
     replaced[0, 2], replaced[1, 0] = 0.4, -1.5
-    expected = torch.log_softmax(replaced / temperature, dim=-1)[[0, 1], [2, 0]]
+    expected = torch.log_softmax(replaced, dim=-1)[[0, 1], [2, 0]]
     torch.testing.assert_close(log_prob.detach(), expected)
     (grad,) = torch.autograd.grad(log_prob.sum(), estimate)
-    torch.testing.assert_close(grad, (1 - expected.exp()) / temperature)  # d log p_b / d Q_b
+    torch.testing.assert_close(grad, 1 - expected.exp())  # d log p_b / d Q_b
 
 
 def episode_batch(members: int = 1, episodes: int = 3, steps: int = 4, seed: int = 0) -> TensorDict:
@@ -153,9 +152,9 @@ def td_advantage(loss: LOQALoss, batch: TensorDict) -> tuple[torch.Tensor, torch
 
 
 def test_actor_and_shaping_gradients_match_the_hand_formula() -> None:
-    """loss_shaping = -mean(A_t log pi_hat(b_t)); d log pi_hat = (1 - pi_hat(b)) / tau * gamma * dG_{t+1}."""
+    """loss_shaping = -mean(A_t log pi_hat(b_t)); d log pi_hat = (1 - pi_hat(b)) * gamma * dG_{t+1}."""
     batch = episode_batch(episodes=2, steps=5)
-    loss = make_loss(gamma=GAMMA, dice_discount=LAMBDA, opponent_temperature=0.7, shaping_coeff=1.0)
+    loss = make_loss(gamma=GAMMA, lmbda=LAMBDA)
     out = loss(batch)
     table = loss.actor_network.table
     pi, advantage = td_advantage(loss, batch)
@@ -185,12 +184,12 @@ def test_actor_and_shaping_gradients_match_the_hand_formula() -> None:
             q = batch["opponent_qvalue"][0, e, t].clone()
             b = batch["opponent_action"][0, e, t]
             q[b] = replaced_q[t]
-            p_b = torch.softmax(q / 0.7, -1)[b]
+            p_b = torch.softmax(q, -1)[b]
             d_return = sum(
                 (GAMMA * LAMBDA) ** (k - t - 1) * (returns[e, k] - op_value[e, k]) * scores[e, k]
                 for k in range(t + 1, steps)
             )
-            expected += -advantage[0, e, t] * (1 - p_b) / 0.7 * GAMMA * d_return
+            expected += -advantage[0, e, t] * (1 - p_b) * GAMMA * d_return
     expected /= actions.numel()
     torch.testing.assert_close(shaping_grad[0], expected)
 
@@ -208,10 +207,9 @@ def test_losses_touch_only_their_own_parameters(estimator: str) -> None:
     assert all(not out[key].requires_grad for key in ("entropy", "advantage", "opponent_model_prob", "qvalue"))
 
 
-@pytest.mark.parametrize("mode", ["taken", "max"])
-def test_q_target_bootstraps_from_the_ema_network(mode: str) -> None:
+def test_q_target_bootstraps_from_the_ema_network() -> None:
     batch = episode_batch(episodes=2, steps=4)
-    loss = make_loss(gamma=GAMMA, target_mode=mode)
+    loss = make_loss(gamma=GAMMA)
     updater = SoftUpdate(loss, eps=0.5)
     with torch.no_grad():
         for param in loss.qvalue_network.parameters():
@@ -224,12 +222,9 @@ def test_q_target_bootstraps_from_the_ema_network(mode: str) -> None:
         pi = torch.softmax(loss.actor_network(obs), -1)
     action = batch["action"]
     taken = online[..., :-1, :].gather(-1, action[..., None]).squeeze(-1)
-    if mode == "max":
-        bootstrap = target[..., 1:, :].max(-1).values
-    else:
-        bootstrap = torch.cat(
-            [target[..., 1:-1, :].gather(-1, action[..., 1:, None]).squeeze(-1), (pi * target)[..., -1:, :].sum(-1)], -1
-        )
+    bootstrap = torch.cat(
+        [target[..., 1:-1, :].gather(-1, action[..., 1:, None]).squeeze(-1), (pi * target)[..., -1:, :].sum(-1)], -1
+    )
     td_target = batch["next", "reward"].squeeze(-1) + GAMMA * bootstrap
     torch.testing.assert_close(loss(batch)["loss_qvalue"], F.huber_loss(taken, td_target))
     before = [p.clone() for p in loss.target_qvalue_network_params.values(True, True)]
@@ -260,10 +255,9 @@ def test_terminated_steps_do_not_bootstrap() -> None:
     "kwargs,match",
     [
         ({"return_estimator": "dice"}, "return_estimator='dice'; valid choices: loaded_dice, n_step"),
-        ({"target_mode": "mean"}, "target_mode='mean'; valid choices: taken, max"),
         ({"n_step": 1}, "n_step=1"),
         ({"gamma": 1.5}, "gamma=1.5"),
-        ({"opponent_temperature": 0.0}, "opponent_temperature=0.0"),
+        ({"lmbda": 1.5}, "lmbda=1.5"),
     ],
 )
 def test_bad_hyperparameters_raise_naming_the_value(kwargs: dict, match: str) -> None:

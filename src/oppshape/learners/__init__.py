@@ -10,7 +10,6 @@ from oppshape.learners.lola_dice import LOLADiCE
 from oppshape.learners.loqa import LOQALearner
 from oppshape.learners.pola_dice import POLADiCE, ShapingConfig
 from oppshape.learners.pola_om import POLAOM, OpponentModelConfig
-from oppshape.learners.loqa_snapshots import SnapshotBuffer
 from oppshape.learners.mappo import PPOLearner
 from oppshape.learners.stackelberg import StackelbergLearner
 
@@ -24,7 +23,6 @@ __all__ = [
     "POLAOM",
     "ShapingConfig",
     "PPOLearner",
-    "SnapshotBuffer",
     "ExactShapingLearner",
     "Learner",
     "OpponentModelRule",

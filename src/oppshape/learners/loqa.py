@@ -1,7 +1,7 @@
 """The LOQA learner: self-play against past snapshots, an actor step with shaping, a Q step, an EMA.
 
 One iteration (LOQA, Sec. 4, as in the authors' ``coin_train.py``): push the current parameters
-into the snapshot buffer every ``push_every`` iterations; play one episode per game of the batch
+into the snapshot buffer every ``snapshot_every`` iterations; play one episode per game of the batch
 against an opponent sampled per episode from the buffer (or the current agent when the buffer is
 off); then take one Adam step of the actor on ``loss_actor + loss_entropy + loss_shaping``
 (gradient clipped by global norm), one Adam step of the Q-network on ``loss_qvalue`` and one soft
@@ -18,9 +18,9 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.envs import EnvBase
 from torchrl.objectives import SoftUpdate
 
-from oppshape.learners.loqa_rollout import NetworkPolicy, SeatPolicy, play_episodes
-from oppshape.learners.loqa_snapshots import OpponentGroups, SnapshotBuffer
 from oppshape.objectives.loqa import LOQALoss
+from oppshape.rollouts.loqa import NetworkPolicy, SeatPolicy, play_episodes
+from oppshape.rollouts.loqa_snapshots import OpponentGroups, SnapshotBuffer
 
 
 def member_snapshot(loss: LOQALoss) -> TensorDict:
@@ -57,7 +57,7 @@ class LOQALearner:
         members: number of seeds ``S`` (the networks' ensemble size).
         steps: episode length ``T``.
         actor_lr, qvalue_lr: Adam step sizes.
-        grad_clip_norm: per-seed global-norm clip of the actor gradient (0: off).
+        max_grad_norm: per-seed global-norm clip of the actor gradient (0: off).
         target_ema: ``eps`` of ``SoftUpdate``, ``target <- eps * target + (1 - eps) * online``.
         snapshot_capacity: opponent buffer size; 0 plays the current agent (no buffer).
         snapshot_every: push period in iterations.
@@ -73,7 +73,7 @@ class LOQALearner:
         steps: int,
         actor_lr: float = 1e-3,
         qvalue_lr: float = 1e-2,
-        grad_clip_norm: float = 1.0,
+        max_grad_norm: float = 1.0,
         target_ema: float = 0.99,
         snapshot_capacity: int = 10000,
         snapshot_every: int = 10,
@@ -84,11 +84,11 @@ class LOQALearner:
             raise ValueError(f"members={members} must be >= 1 and divide the env's {games} games")
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon={epsilon} must lie in [0, 1]")
-        if grad_clip_norm < 0:
-            raise ValueError(f"grad_clip_norm={grad_clip_norm} must be >= 0 (0 disables clipping)")
+        if max_grad_norm < 0:
+            raise ValueError(f"max_grad_norm={max_grad_norm} must be >= 0 (0 disables clipping)")
         self.env, self.loss = env, loss
         self.members, self.episodes, self.steps = members, games // members, steps
-        self.grad_clip_norm, self.epsilon = grad_clip_norm, epsilon
+        self.max_grad_norm, self.epsilon = max_grad_norm, epsilon
         self.actor_params = list(loss.actor_network_params.values(True, True))
         self.qvalue_params = list(loss.qvalue_network_params.values(True, True))
         if loss.advantage_grad:  # the actor losses reach the Q-network through V: step it with them too
@@ -135,7 +135,7 @@ class LOQALearner:
             torch.autograd.grad(actor_objective, self.actor_params, retain_graph=self.loss.advantage_grad)
         )
         qvalue_grads = torch.autograd.grad(out["loss_qvalue"] * self.members, self.qvalue_params)
-        grad_norm = clip_per_member(actor_grads, self.grad_clip_norm)
+        grad_norm = clip_per_member(actor_grads, self.max_grad_norm)
         for params, grads, optimizer in ((self.actor_params, actor_grads, self.actor_optimizer),
                                          (self.qvalue_params, qvalue_grads, self.qvalue_optimizer)):
             for param, grad in zip(params, grads):

@@ -1,7 +1,7 @@
 """LOQA: opponent shaping through the opponent's Q-values (Aghajohari et al., ICLR 2024).
 
 The agent assumes the opponent acts by a softmax over its own Q-values, ``pi_hat(b | s) ∝
-exp(Q^op(s, b) / temperature)`` (LOQA, Sec. 4). The opponent's Q-value of the action it actually took
+exp(Q^op(s, b))`` (LOQA, Sec. 4). The opponent's Q-value of the action it actually took
 is replaced by a Monte Carlo estimate of the opponent's return whose *gradient* runs through the
 agent's own log-probabilities (REINFORCE, made differentiable with DiCE's magic box). The agent then
 maximises its own advantage under that opponent model: the shaping term
@@ -26,7 +26,6 @@ from torchrl.objectives import LossModule
 from oppshape.objectives.dice import magic_box
 
 RETURN_ESTIMATORS = ("loaded_dice", "n_step")
-TARGET_MODES = ("taken", "max")
 
 
 def discounted_cumsum(values: torch.Tensor, discount: float) -> torch.Tensor:
@@ -43,15 +42,15 @@ def loaded_dice_returns(
     agent_log_probs: torch.Tensor,
     opponent_values: torch.Tensor,
     gamma: float,
-    dice_discount: float,
+    lmbda: float,
     final_value: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The opponent's return ``G_t``, differentiable through the agent's later actions (loaded DiCE).
 
-    Backward recursion ``a_t = (G_t - V_t) * [box(L_{<=t}) - box(L_{<t})] + gamma * dice_discount *
+    Backward recursion ``a_t = (G_t - V_t) * [box(L_{<=t}) - box(L_{<t})] + gamma * lmbda *
     a_{t+1}`` with ``L`` the running sum of the agent's log-probabilities and ``box`` the magic box,
     returned as ``G_t + a_t``: its value is the Monte Carlo return ``G_t = sum_k gamma^(k-t) r_k`` and
-    its gradient ``sum_{k>=t} (gamma * dice_discount)^(k-t) (G_k - V_k) grad log pi(a_k | s_k)``
+    its gradient ``sum_{k>=t} (gamma * lmbda)^(k-t) (G_k - V_k) grad log pi(a_k | s_k)``
     (Farquhar et al. 2019, loaded DiCE with the opponent's value as baseline; LOQA, Sec. 4).
 
     Args:
@@ -59,7 +58,7 @@ def loaded_dice_returns(
         agent_log_probs: ``[..., T]`` log-probabilities of the agent's taken actions (with graph).
         opponent_values: ``[..., T]`` the opponent's state values ``V^op(s_t)`` (no graph).
         gamma: reward discount.
-        dice_discount: the extra discount ``lambda`` of distant causal dependencies.
+        lmbda: the extra discount ``lambda`` of distant causal dependencies (a GAE-style lambda).
         final_value: ``[...]`` ``V^op(s_T)`` after a truncated episode; if given, every return is
             bootstrapped, ``G_t += gamma^(T-t) V^op(s_T)`` (the authors' code truncates: None).
     """
@@ -70,7 +69,7 @@ def loaded_dice_returns(
         returns = returns + gamma**to_go * final_value.unsqueeze(-1)
     running = agent_log_probs.cumsum(dim=-1)
     box_difference = magic_box(running) - magic_box(running - agent_log_probs)  # value 0, grad = grad log pi_t
-    shaping = discounted_cumsum((returns - opponent_values) * box_difference, gamma * dice_discount)
+    shaping = discounted_cumsum((returns - opponent_values) * box_difference, gamma * lmbda)
     return returns + shaping
 
 
@@ -113,19 +112,17 @@ def opponent_log_prob(
     opponent_qvalues: torch.Tensor,
     opponent_action: torch.Tensor,
     differentiable_qvalue: torch.Tensor,
-    temperature: float,
 ) -> torch.Tensor:
-    """``log softmax(Q~ / temperature)[b]`` where ``Q~`` is ``Q^op(s, .)`` with entry ``b`` replaced.
+    """``log softmax(Q~)[b]`` where ``Q~`` is ``Q^op(s, .)`` with entry ``b`` replaced.
 
     Args:
         opponent_qvalues: ``[..., A]`` the opponent's Q-values (no graph).
         opponent_action: ``[...]`` the action ``b`` the opponent took.
         differentiable_qvalue: ``[...]`` the estimate that replaces ``Q^op(s, b)`` (with graph).
-        temperature: softmax temperature of the opponent model.
     """
     index = opponent_action.long().unsqueeze(-1)
     qvalues = opponent_qvalues.scatter(-1, index, differentiable_qvalue.unsqueeze(-1))
-    return torch.log_softmax(qvalues / temperature, dim=-1).gather(-1, index).squeeze(-1)
+    return torch.log_softmax(qvalues, dim=-1).gather(-1, index).squeeze(-1)
 
 
 class LOQALoss(LossModule):
@@ -143,13 +140,9 @@ class LOQALoss(LossModule):
     Keyword Args:
         gamma: reward discount (0.96 in the paper).
         entropy_coeff: weight of the entropy bonus (``loss_entropy = -entropy_coeff * H``).
-        shaping_coeff: weight of the shaping term (1.0 in the paper).
-        opponent_temperature: temperature of the softmax opponent model.
         return_estimator: ``"loaded_dice"`` (main method) or ``"n_step"``.
-        dice_discount: ``lambda`` of loaded DiCE (0.9).
+        lmbda: ``lambda`` of loaded DiCE (0.9).
         n_step: window of the n-step estimator (``>= 2``).
-        target_mode: ``"taken"`` bootstraps from ``Q_target(s', a')`` at the next taken action (and
-            ``V_target(s_T)`` at the end), ``"max"`` from ``max_a Q_target(s', a)``.
         huber_delta: threshold of the Huber TD loss.
         advantage_grad: if True the TD(0) advantage keeps its graph, so the actor losses also
             differentiate ``V = sum_a pi(a) Q(a)`` (through the policy and the Q-network), as the
@@ -161,7 +154,7 @@ class LOQALoss(LossModule):
             far above the others and ``pi_hat(b)`` saturates at 1, which switches shaping off; True
             adds ``gamma^(T-t) V^op(s_T)`` so both are on the critic's scale.
 
-    Returns (``forward``): ``loss_actor``, ``loss_entropy``, ``loss_shaping`` (weighted), ``loss_qvalue``
+    Returns (``forward``): ``loss_actor``, ``loss_entropy``, ``loss_shaping``, ``loss_qvalue``
     and detached diagnostics ``entropy``, ``advantage``, ``opponent_model_prob``, ``qvalue``.
 
     Example:
@@ -228,28 +221,21 @@ class LOQALoss(LossModule):
         *,
         gamma: float = 0.96,
         entropy_coeff: float = 0.1,
-        shaping_coeff: float = 1.0,
-        opponent_temperature: float = 1.0,
         return_estimator: str = "loaded_dice",
-        dice_discount: float = 0.9,
+        lmbda: float = 0.9,
         n_step: int = 2,
-        target_mode: str = "taken",
         huber_delta: float = 1.0,
         advantage_grad: bool = False,
         bootstrap_returns: bool = False,
     ) -> None:
         if return_estimator not in RETURN_ESTIMATORS:
             raise ValueError(f"return_estimator={return_estimator!r}; valid choices: {', '.join(RETURN_ESTIMATORS)}")
-        if target_mode not in TARGET_MODES:
-            raise ValueError(f"target_mode={target_mode!r}; valid choices: {', '.join(TARGET_MODES)}")
         if not 0.0 < gamma <= 1.0:
             raise ValueError(f"gamma={gamma} must lie in (0, 1]")
-        if not 0.0 <= dice_discount <= 1.0:
-            raise ValueError(f"dice_discount={dice_discount} must lie in [0, 1]")
+        if not 0.0 <= lmbda <= 1.0:
+            raise ValueError(f"lmbda={lmbda} must lie in [0, 1]")
         if n_step < 2:
             raise ValueError(f"n_step={n_step} must be >= 2 (n = 1 leaves nothing differentiable)")
-        if opponent_temperature <= 0.0:
-            raise ValueError(f"opponent_temperature={opponent_temperature} must be > 0")
         if huber_delta <= 0.0:
             raise ValueError(f"huber_delta={huber_delta} must be > 0")
         super().__init__()
@@ -257,12 +243,9 @@ class LOQALoss(LossModule):
         self.convert_to_functional(qvalue_network, "qvalue_network", create_target_params=True)
         self.gamma = gamma
         self.entropy_coeff = entropy_coeff
-        self.shaping_coeff = shaping_coeff
-        self.opponent_temperature = opponent_temperature
         self.return_estimator = return_estimator
-        self.dice_discount = dice_discount
+        self.lmbda = lmbda
         self.n_step = n_step
-        self.target_mode = target_mode
         self.huber_delta = huber_delta
         self.advantage_grad = advantage_grad
         self.bootstrap_returns = bootstrap_returns
@@ -319,15 +302,13 @@ class LOQALoss(LossModule):
 
         opponent_log_probs = self._opponent_log_probs(tensordict, log_prob)
         shaping_steps = opponent_log_probs.shape[-1]
-        loss_shaping = -self.shaping_coeff * (opponent_log_probs * advantage[..., :shaping_steps]).mean()
+        loss_shaping = -(opponent_log_probs * advantage[..., :shaping_steps]).mean()
 
         taken_q = qvalues[..., :-1, :].gather(-1, action.unsqueeze(-1)).squeeze(-1)
-        if self.target_mode == "max":
-            next_q = target_qvalues[..., 1:, :].max(-1).values
-        else:
-            next_taken = target_qvalues[..., 1:-1, :].gather(-1, action[..., 1:].unsqueeze(-1)).squeeze(-1)
-            final_value = (pi[..., -1, :] * target_qvalues[..., -1, :]).sum(-1, keepdim=True)
-            next_q = torch.cat([next_taken, final_value], dim=-1)
+        # bootstrap from Q_target(s', a') at the next taken action, and from V_target(s_T) at the end
+        next_taken = target_qvalues[..., 1:-1, :].gather(-1, action[..., 1:].unsqueeze(-1)).squeeze(-1)
+        final_value = (pi[..., -1, :] * target_qvalues[..., -1, :]).sum(-1, keepdim=True)
+        next_q = torch.cat([next_taken, final_value], dim=-1)
         td_target = reward + self.gamma * bootstrap * next_q
         loss_qvalue = F.huber_loss(taken_q, td_target, delta=self.huber_delta)
 
@@ -356,7 +337,7 @@ class LOQALoss(LossModule):
         if self.return_estimator == "loaded_dice":
             bootstrap = final_value.squeeze(-1) if self.bootstrap_returns else None
             returns = loaded_dice_returns(
-                opponent_reward, log_prob, opponent_value, self.gamma, self.dice_discount, bootstrap
+                opponent_reward, log_prob, opponent_value, self.gamma, self.lmbda, bootstrap
             )
             last = opponent_reward[..., -1:] + (self.gamma * final_value if self.bootstrap_returns else 0.0)
             # Q^op(s_t, b_t) ~ r_t + gamma * G_{t+1}: the agent's simultaneous action a_t is not shaped
@@ -368,5 +349,5 @@ class LOQALoss(LossModule):
             )
         steps = estimate.shape[-1]
         return opponent_log_prob(
-            opponent_qvalues[..., :steps, :], opponent_action[..., :steps], estimate, self.opponent_temperature
+            opponent_qvalues[..., :steps, :], opponent_action[..., :steps], estimate
         )

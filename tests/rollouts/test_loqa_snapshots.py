@@ -8,7 +8,7 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from oppshape.learners.loqa_snapshots import OpponentGroups, SnapshotBuffer
+from oppshape.rollouts.loqa_snapshots import OpponentGroups, SnapshotBuffer
 
 MEMBERS = 2
 

@@ -2,7 +2,7 @@
 
 Written as a plain loop over ``env.step`` rather than a TorchRL collector because LOQA needs three
 things a collector does not give: every episode's opponent has its own parameters (a snapshot, run
-group-wise by :class:`~oppshape.learners.loqa_snapshots.OpponentGroups`), the opponent's Q-values and
+group-wise by :class:`~oppshape.rollouts.loqa_snapshots.OpponentGroups`), the opponent's Q-values and
 state values must be recorded next to its actions (they are the data of the opponent model), and
 the losses want whole episodes from reset laid out ``[S, B, T]`` (seeds, episodes, time).
 """
@@ -19,7 +19,7 @@ from torch import nn
 from torchrl.envs import EnvBase
 from torchrl.envs.utils import step_mdp
 
-from oppshape.learners.loqa_snapshots import OpponentGroups
+from oppshape.rollouts.loqa_snapshots import OpponentGroups
 
 
 class SeatPolicy(Protocol):
