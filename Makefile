@@ -45,8 +45,10 @@ bench: $(STAMP)
 
 # --- paper experiments (README: experiments table) ---------------------------------------------------
 
+# POLA Fig. 3: the 30 cells configs/experiment/pola_fig3_*.yaml, one Hydra multirun into runs/pola_ipd_exact/, then the table
 pola-ipd-exact: $(STAMP)
-	nice -n 10 $(PY) scripts/pola_ipd_exact.py --out runs/pola_ipd_exact/table.md $(ARGS)
+	nice -n 10 $(CLI) -m hydra/launcher=joblib hydra.launcher.n_jobs=2 'experiment=glob(pola_fig3_*)' seed=1 $(ARGS)
+	$(PY) -m oppshape.report pola-fig3 runs/pola_ipd_exact
 
 stackelberg-allgames-ppo: $(STAMP)
 	$(CLI) experiment=stackelberg_allgames_ppo $(ARGS)

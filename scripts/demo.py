@@ -16,9 +16,8 @@ import json
 import time
 from pathlib import Path
 
-from matplotlib.figure import Figure
-
 from oppshape.cli import run
+from oppshape.eval.plotting import panels, save
 from oppshape.games.exact import STATE_NAMES
 
 #: Per-method overrides on top of ``experiment=demo``.
@@ -52,8 +51,7 @@ def table(finals: dict[str, dict]) -> str:
 
 def plot(finals: dict[str, dict], path: Path) -> None:
     """Grouped bars of final P(C | state) per method and agent, with the seed spread as error bars."""
-    figure = Figure(figsize=(4 * len(finals), 3.4))
-    axes = figure.subplots(1, len(finals), sharey=True)
+    figure, axes = panels(len(finals), sharey=True)
     width = 0.38
     for axis, (method, final) in zip(axes, finals.items()):
         for offset, agent in ((-width / 2, 1), (width / 2, 2)):
@@ -64,9 +62,7 @@ def plot(finals: dict[str, dict], path: Path) -> None:
         axis.set_title(f"{method}: return/step {final['return_per_step']:.2f}, TFT {final['tft_fraction']:.0%}")
         axis.set_ylim(0, 1.05)
     axes[0].set_ylabel("P(cooperate | state), own view")
-    axes[0].legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    save(figure, path)
 
 
 def main() -> None:

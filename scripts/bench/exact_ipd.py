@@ -6,13 +6,15 @@ import time
 
 import torch
 
-from oppshape.experiments.exact_ipd import IpdExactEnvConfig, LolaConfig, PolaConfig, make_learner
+from oppshape.config.exact_ipd import LolaConfig, PolaConfig
+from oppshape.experiments.exact_ipd import make_learner
+from oppshape.games.payoffs import payoff_table
 
 
 def _rate(algo: LolaConfig | PolaConfig, epochs: int, repeats: int, device: torch.device) -> tuple[float, float]:
     """Best of ``repeats`` (wall, process CPU) seed-steps per second: seeds x agents x outer steps per update."""
     torch.manual_seed(0)
-    learner = make_learner(algo, IpdExactEnvConfig(cf=1.33), device)
+    learner = make_learner(algo, payoff_table("ipd_cf", cf=1.33), 0.96, device)
     learner.update(None)  # warm-up
     best_wall, best_cpu = 0.0, 0.0
     for _ in range(repeats):
@@ -59,8 +61,8 @@ def _table(quick: bool) -> str:
         for seeds in seed_counts:
             for parameterization in ("tabular", "nn"):
                 for backend in ("vectorized", "higher"):
-                    common = dict(parameterization=parameterization, num_seeds=seeds, backend=backend, lr_in=0.3,
-                                  lr_out=0.05)
+                    common = dict(parameterization=parameterization, num_seeds=seeds, backend=backend, inner_lr=0.3,
+                                  outer_lr=0.05)
                     configs = {
                         "LOLA": (LolaConfig(**common), 10 if quick else 50),
                         "POLA": (PolaConfig(outer_beta=0.1, outer_max_iters=20, outer_threshold=1e-30, **common),

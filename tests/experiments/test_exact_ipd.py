@@ -1,6 +1,7 @@
-"""The exact-IPD family: schemas reject bad values naming them, configs validate, ``build`` gives a
-working Experiment, and the CLI runs it end to end."""
+"""The exact-IPD family: schemas reject bad values naming them, configs (the 30 Figure 3 cells included)
+validate, ``build`` gives a working Experiment that resumes exactly, and the CLI runs it end to end."""
 
+import copy
 import json
 from pathlib import Path
 
@@ -8,7 +9,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from oppshape.cli import compose
 from oppshape.config import ConfigError, LoggerConfig, RunConfig, TrainerConfig, check_section, validate
+from oppshape.config import exact_ipd as schemas
+from oppshape.config.envs import IpdExactEnvConfig
 from oppshape.experiments import exact_ipd
 from oppshape.experiments.registry import family_module
 
@@ -18,17 +22,17 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 def test_registry_serves_naive_lola_pola_from_this_family() -> None:
     for name in ("naive", "lola", "pola"):
         assert family_module(name) is exact_ipd
-        assert name in exact_ipd.ALGO_SCHEMAS
+        assert name in schemas.ALGO_SCHEMAS
 
 
 @pytest.mark.parametrize("name", ["naive", "lola", "pola"])
 def test_shipped_algo_configs_validate(name: str) -> None:
-    config = check_section(OmegaConf.load(CONFIGS / "algo" / f"{name}.yaml"), exact_ipd.ALGO_SCHEMAS[name], "algo")
+    config = check_section(OmegaConf.load(CONFIGS / "algo" / f"{name}.yaml"), schemas.ALGO_SCHEMAS[name], "algo")
     assert config.name == name
 
 
 def test_shipped_env_config_validates() -> None:
-    env = check_section(OmegaConf.load(CONFIGS / "env" / "ipd_exact.yaml"), exact_ipd.IpdExactEnvConfig, "env")
+    env = check_section(OmegaConf.load(CONFIGS / "env" / "ipd_exact.yaml"), IpdExactEnvConfig, "env")
     assert (env.cf, env.gamma) == (1.33, 0.96)
 
 
@@ -41,16 +45,20 @@ def test_shipped_env_config_validates() -> None:
         ("pola", {"outer_beta": -0.1}, "outer_beta=-0.1"),
         ("pola", {"om_parameterization": "cnn"}, "algo.om_parameterization='cnn'"),
         ("lola", {"lookahead": "sos"}, "lookahead='sos'; valid choices: none, exact, taylor"),
-        ("lola", {"lr_in": 0.0}, "lr_in=0.0"),
-        ("lola", {"om_lr": -1.0}, "lr=-1.0"),
+        ("lola", {"inner_lr": 0.0}, "algo.inner_lr=0.0"),
+        ("lola", {"om_lr": -1.0}, "om_lr=-1.0"),
+        ("lola", {"lookahead": "taylor", "inner_steps": 2}, "taylor is one first-order step"),
         ("naive", {"num_seeds": 0}, "algo.num_seeds=0"),
         ("naive", {"dtype": "float16"}, "algo.dtype='float16'; valid choices: float32, float64"),
-        ("naive", {"lr_in": 1.0}, "unknown key.*algo.lr_in"),
+        ("naive", {"inner_lr": 1.0}, "unknown key.*algo.inner_lr"),
+        ("naive", {"outer_lr": 0.0}, "invalid value algo.outer_lr=0.0; expected > 0"),
+        ("pola", {"outer_max_iters": 0}, "algo.outer_max_iters=0"),
+        ("pola", {"outer_threshold": 0.0}, "algo.outer_threshold=0.0"),
     ],
 )
 def test_bad_algo_values_raise_naming_key_and_choices(name: str, values: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
-        check_section(OmegaConf.create({"name": name, **values}), exact_ipd.ALGO_SCHEMAS[name], "algo")
+        check_section(OmegaConf.create({"name": name, **values}), schemas.ALGO_SCHEMAS[name], "algo")
 
 
 @pytest.mark.parametrize(
@@ -63,13 +71,13 @@ def test_bad_algo_values_raise_naming_key_and_choices(name: str, values: dict, m
 )
 def test_bad_env_values_raise(values: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
-        check_section(OmegaConf.create({"name": "ipd_exact", **values}), exact_ipd.IpdExactEnvConfig, "env")
+        check_section(OmegaConf.create({"name": "ipd_exact", **values}), IpdExactEnvConfig, "env")
 
 
 def test_build_gives_an_experiment_that_learns_evaluates_and_plots(tmp_path: Path) -> None:
     cfg = OmegaConf.create(
         {
-            "algo": {"name": "lola", "num_seeds": 3, "lr_in": 3.0, "lr_out": 25.0},
+            "algo": {"name": "lola", "num_seeds": 3, "inner_lr": 3.0, "outer_lr": 25.0},
             "env": {"name": "ipd_exact", "payoff": "ipd_cf", "cf": 1.33, "gamma": 0.96},
         }
     )
@@ -95,7 +103,7 @@ def test_build_with_opponent_models_and_float64() -> None:
     learner = build(cfg, torch.device("cpu")).learner
     metrics = learner.update(None)
     assert metrics["om_kl_agent1"] < 1e-4
-    assert learner.cooperation()[0].dtype == torch.float64
+    assert learner.evaluation.cooperation()[0].dtype == torch.float64
 
 
 def test_cli_runs_the_demo_experiment_end_to_end(tmp_path: Path) -> None:
@@ -109,8 +117,43 @@ def test_cli_runs_the_demo_experiment_end_to_end(tmp_path: Path) -> None:
     assert (run_dir / "plots" / "p_coop.png").is_file()
 
 
+def test_resume_restores_policies_and_the_tft_record_in_the_old_checkpoint_layout() -> None:
+    cfg = OmegaConf.create({"algo": {"name": "lola", "num_seeds": 4, "inner_lr": 3.0, "outer_lr": 25.0},
+                            "env": {"name": "ipd_exact"}})
+    torch.manual_seed(1)
+    learner = build(cfg, torch.device("cpu")).learner
+    for _ in range(5):
+        learner.update(None)
+    saved = copy.deepcopy(learner.state_dict())
+    assert set(saved) == {"policies", "opponent_models", "tft_found", "updates"}  # the layout before the split
+    assert bool(saved["tft_found"].any())
+    expected = learner.update(None)
+    resumed = build(cfg, torch.device("cpu")).learner
+    resumed.load_state_dict(saved)
+    assert resumed.update(None) == expected
+
+
+FIG3_CELLS = sorted(path.stem for path in (CONFIGS / "experiment").glob("pola_fig3_*.yaml"))
+
+
+def test_figure_3_has_its_30_cells_with_the_readme_settings() -> None:
+    assert len(FIG3_CELLS) == 30
+    runs = {name: validate(compose([f"experiment={name}"])) for name in FIG3_CELLS}
+    cells = {(run.algo.name, run.algo.parameterization, run.env.cf): run for run in runs.values()}
+    assert len(cells) == 30 and {run.algo.num_seeds for run in runs.values()} == {20}
+    lola_nn = cells[("lola", "nn", 1.4)]
+    assert (lola_nn.algo.inner_lr, lola_nn.algo.outer_lr, lola_nn.trainer.iterations) == (0.3, 0.1, 100)
+    pola_nn = cells[("pola", "nn", 1.25)]
+    assert (pola_nn.algo.inner_lr, pola_nn.algo.outer_lr, pola_nn.algo.outer_beta, pola_nn.trainer.iterations) == (
+        0.25, 0.03, 0.13, 2)
+    pola_pre = cells[("pola", "preconditioned", 1.1)]
+    assert (pola_pre.algo.inner_lr, pola_pre.algo.outer_lr, pola_pre.algo.outer_beta, pola_pre.trainer.iterations) == (
+        0.4, 0.05, 0.5, 10)
+    assert cells[("lola", "preconditioned", 1.6)].algo.outer_lr == 25.0
+
+
 def build(cfg, device):
     """The family's ``build`` on an algo and env group, validated as the CLI does."""
-    algo = check_section(cfg.algo, exact_ipd.ALGO_SCHEMAS[cfg.algo.name], "algo")
-    env = check_section(cfg.env, exact_ipd.IpdExactEnvConfig, "env")
+    algo = check_section(cfg.algo, schemas.ALGO_SCHEMAS[cfg.algo.name], "algo")
+    env = check_section(cfg.env, IpdExactEnvConfig, "env")
     return exact_ipd.build(RunConfig("exact", 0, "cpu", algo, env, TrainerConfig(), LoggerConfig()), device)

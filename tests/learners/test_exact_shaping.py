@@ -1,5 +1,6 @@
 """One epoch of naive / LOLA / POLA on the exact IPD: the update, the proximal loop and its stopping
-rule, batching over seeds, resume, and clear errors."""
+rule, batching over seeds, resume, and clear errors. (Schema errors: tests/experiments/test_exact_ipd.py;
+the evaluation and its TFT record: tests/eval/test_exact_ipd.py.)"""
 
 import copy
 
@@ -7,12 +8,13 @@ import pytest
 import torch
 
 import oppshape.learners.exact_shaping as exact_shaping
+from oppshape.config.exact_ipd import ExactShapingConfig, LolaConfig, NaiveConfig, PolaConfig
 from oppshape.games.payoffs import payoff_table
 from oppshape.learners.base import Learner
-from oppshape.learners.exact_lookahead import lookahead_opponent
-from oppshape.learners.exact_objectives import agent_value, bernoulli_kl
-from oppshape.learners.exact_shaping import ExactShapingLearner, ShapingRule
+from oppshape.learners.exact_shaping import ExactShapingLearner
 from oppshape.modules.memory_one import make_memory_one_policy
+from oppshape.objectives.exact_lookahead import lookahead_opponent
+from oppshape.objectives.exact_terms import agent_value, bernoulli_kl
 
 GAMMA = 0.96
 PAYOFF = payoff_table("ipd_cf", cf=1.33)
@@ -22,8 +24,18 @@ def _pair(parameterization: str = "tabular", seeds: int = 3) -> list[torch.nn.Mo
     return [make_memory_one_policy(parameterization, seeds, init_std=0.5, dtype=torch.float64) for _ in range(2)]
 
 
+def _schema(**rule) -> ExactShapingConfig:
+    """Naive without a look-ahead, POLA with a proximal outer loop, LOLA otherwise."""
+    if "lookahead" not in rule:
+        return NaiveConfig(**rule)
+    if "outer_beta" in rule or "outer_max_iters" in rule:
+        rule.pop("lookahead")
+        return PolaConfig(**rule)
+    return LolaConfig(**rule)
+
+
 def _learner(policies, **rule) -> ExactShapingLearner:
-    return ExactShapingLearner(copy.deepcopy(policies), PAYOFF, GAMMA, ShapingRule(**rule))
+    return ExactShapingLearner(copy.deepcopy(policies), PAYOFF, GAMMA, _schema(**rule))
 
 
 def test_kl_matches_torch_bernoulli_and_vanishes_at_equality() -> None:
@@ -38,7 +50,7 @@ def test_kl_matches_torch_bernoulli_and_vanishes_at_equality() -> None:
 
 def test_naive_update_is_simultaneous_gradient_ascent() -> None:
     policies = _pair()
-    learner = _learner(policies, lr_out=0.7)
+    learner = _learner(policies, outer_lr=0.7)
     learner.update()
     start = [policy.theta.detach() for policy in policies]
     for agent in range(2):
@@ -50,11 +62,11 @@ def test_naive_update_is_simultaneous_gradient_ascent() -> None:
 
 def test_lola_update_shapes_both_agents_from_the_same_starting_pair() -> None:
     policies = _pair()
-    learner = _learner(policies, lookahead="exact", lr_in=2.0, lr_out=3.0)
+    learner = _learner(policies, lookahead="exact", inner_lr=2.0, outer_lr=3.0)
     learner.update()
     for agent in range(2):
         me, opponent = copy.deepcopy(policies[agent]), policies[1 - agent]
-        coop_other = lookahead_opponent(opponent, me(), agent, PAYOFF.double(), GAMMA, lr_in=2.0)
+        coop_other = lookahead_opponent(opponent, me(), agent, PAYOFF.double(), GAMMA, inner_lr=2.0)
         grad = torch.autograd.grad(agent_value(me(), coop_other, agent, PAYOFF.double(), GAMMA).sum(), me.theta)[0]
         torch.testing.assert_close(learner.policies[agent].theta.detach(), me.theta.detach() + 3.0 * grad)
 
@@ -63,13 +75,13 @@ def test_pola_outer_loop_reaches_the_proximal_fixed_point() -> None:
     # At convergence theta_i minimizes -V_i(theta_i, theta_j'(theta_i)) + beta KL(pi_i^0 || pi_i): zero gradient.
     policies = _pair(seeds=2)
     beta = 2.0
-    learner = _learner(policies, lookahead="exact", lr_in=1.0, lr_out=0.2, outer_beta=beta,
+    learner = _learner(policies, lookahead="exact", inner_lr=1.0, outer_lr=0.2, outer_beta=beta,
                        outer_max_iters=1000, outer_threshold=1e-20)
     metrics = learner.update()
     assert metrics["outer_steps_agent1"] < 1000
     for agent in range(2):
         me, opponent, start = learner.policies[agent], policies[1 - agent], policies[agent]().detach()
-        coop_other = lookahead_opponent(opponent, me(), agent, PAYOFF.double(), GAMMA, lr_in=1.0)
+        coop_other = lookahead_opponent(opponent, me(), agent, PAYOFF.double(), GAMMA, inner_lr=1.0)
         objective = -agent_value(me(), coop_other, agent, PAYOFF.double(), GAMMA) + beta * bernoulli_kl(start, me())
         grad = torch.autograd.grad(objective.sum(), me.theta)[0]
         assert grad.abs().max() < 1e-6
@@ -80,7 +92,7 @@ def test_pola_stronger_proximity_moves_the_policy_less() -> None:
     start = policies[0]().detach()
     moved = []
     for beta in (0.05, 5.0):
-        learner = _learner(policies, lookahead="exact", lr_in=1.0, lr_out=0.2, outer_beta=beta, outer_max_iters=100)
+        learner = _learner(policies, lookahead="exact", inner_lr=1.0, outer_lr=0.2, outer_beta=beta, outer_max_iters=100)
         learner.update()
         moved.append(bernoulli_kl(start, learner.policies[0]().detach()).mean())
     assert moved[1] < 0.1 * moved[0]
@@ -88,7 +100,7 @@ def test_pola_stronger_proximity_moves_the_policy_less() -> None:
 
 def test_outer_loop_stops_at_the_cap_or_when_iterates_settle() -> None:
     policies = _pair()
-    rule = dict(lookahead="exact", lr_in=1.0, lr_out=0.2, outer_beta=2.0)
+    rule = dict(lookahead="exact", inner_lr=1.0, outer_lr=0.2, outer_beta=2.0)
     capped = _learner(policies, outer_max_iters=3, outer_threshold=1e-30, **rule)
     assert capped.update()["outer_steps_agent1"] == 3
     loose = _learner(policies, outer_max_iters=500, outer_threshold=1e-3, **rule)
@@ -103,7 +115,7 @@ def test_batched_seeds_equal_seeds_run_one_at_a_time(parameterization: str, oute
     # Tabular seeds settle after different numbers of steps (about 60-70 here): each seed of the batch
     # must end where it would have ended alone. The others check the batched forward passes.
     policies = _pair(parameterization, seeds=3)
-    rule = dict(lookahead="exact", lr_in=0.5, lr_out=0.2, outer_beta=2.0, outer_max_iters=outer_max_iters,
+    rule = dict(lookahead="exact", inner_lr=0.5, outer_lr=0.2, outer_beta=2.0, outer_max_iters=outer_max_iters,
                 outer_threshold=1e-8)
     batched = _learner(policies, **rule)
     steps = batched.update()["outer_steps_agent1"]
@@ -121,69 +133,54 @@ def test_batched_seeds_equal_seeds_run_one_at_a_time(parameterization: str, oute
 
 def test_higher_backend_epochs_equal_vectorized_epochs() -> None:
     policies = _pair("nn", seeds=2)
-    rule = dict(lookahead="exact", lr_in=0.3, lr_out=0.05, inner_steps=2, inner_beta=0.5, outer_beta=0.2,
+    rule = dict(lookahead="exact", inner_lr=0.3, outer_lr=0.05, inner_steps=2, inner_beta=0.5, outer_beta=0.2,
                 outer_max_iters=8)
     runs = {}
     for backend in ("vectorized", "higher"):
         learner = _learner(policies, backend=backend, **rule)
         learner.update()
         learner.update()
-        runs[backend] = torch.cat(learner.cooperation())
+        runs[backend] = torch.cat([policy().detach() for policy in learner.policies])
     torch.testing.assert_close(runs["vectorized"], runs["higher"])
 
 
-def test_metrics_tft_record_and_exact_resume() -> None:
+def test_exact_resume() -> None:
     torch.manual_seed(1)
     policies = _pair(seeds=4)
-    learner = _learner(policies, lookahead="exact", lr_in=3.0, lr_out=25.0)
+    learner = _learner(policies, lookahead="exact", inner_lr=3.0, outer_lr=25.0)
     assert isinstance(learner, Learner)
-    fractions = [learner.update()["tft_fraction"] for _ in range(5)]
-    assert fractions == sorted(fractions)  # a seed that found TFT stays counted
-    metrics = learner.policy_metrics()
-    assert {"p_coop_agent2_DD", "p_coop_agent2_DD_std", "return_per_step", "tft_now_fraction"} <= set(metrics)
+    for _ in range(5):
+        learner.update()
     saved = copy.deepcopy(learner.state_dict())
+    assert set(saved) == {"policies", "opponent_models", "updates"}
     expected = learner.update()
-    resumed = _learner(_pair(seeds=4), lookahead="exact", lr_in=3.0, lr_out=25.0)
+    resumed = _learner(_pair(seeds=4), lookahead="exact", inner_lr=3.0, outer_lr=25.0)
     resumed.load_state_dict(saved)
     assert resumed.update() == expected
     assert resumed.updates == learner.updates == 6
-
-
-@pytest.mark.parametrize(
-    ("rule", "match"),
-    [
-        ({"lr_out": 0.0}, "invalid lr_out=0.0; expected > 0"),
-        ({"lr_out": 1.0, "lookahead": "sos"}, "invalid lookahead='sos'; valid choices: none, exact, taylor"),
-        ({"lr_out": 1.0, "lookahead": "exact"}, "invalid lr_in=0.0"),
-        ({"lr_out": 1.0, "backend": "jax"}, "invalid backend='jax'; valid choices: vectorized, higher"),
-        ({"lr_out": 1.0, "inner_optimizer": "adam"}, "needs backend='higher'"),
-        ({"lr_out": 1.0, "outer_max_iters": 0}, "invalid outer_max_iters=0"),
-        ({"lr_out": 1.0, "outer_threshold": 0.0}, "invalid outer_threshold=0.0"),
-        ({"lr_out": 1.0, "outer_beta": -1.0}, "outer_beta=-1.0"),
-        ({"lr_out": 1.0, "lookahead": "taylor", "lr_in": 1.0, "inner_steps": 2}, "lookahead='taylor'"),
-    ],
-)
-def test_bad_rules_raise_clear_errors(rule: dict, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        ShapingRule(**rule)
+    for agent in range(2):
+        torch.testing.assert_close(resumed.policies[agent](), learner.policies[agent](), rtol=0, atol=0)
 
 
 def test_bad_learner_arguments_raise() -> None:
     policies = _pair()
+    naive = NaiveConfig(outer_lr=1.0)
     with pytest.raises(ValueError, match="2 policies"):
-        ExactShapingLearner(policies[:1], PAYOFF, GAMMA, ShapingRule(lr_out=1.0))
+        ExactShapingLearner(policies[:1], PAYOFF, GAMMA, naive)
     with pytest.raises(ValueError, match="gamma=1.0"):
-        ExactShapingLearner(policies, PAYOFF, 1.0, ShapingRule(lr_out=1.0))
+        ExactShapingLearner(policies, PAYOFF, 1.0, naive)
     with pytest.raises(ValueError, match="lookahead='none' ignores them"):
-        ExactShapingLearner(policies, PAYOFF, GAMMA, ShapingRule(lr_out=1.0), opponent_models=_pair())
+        ExactShapingLearner(policies, PAYOFF, GAMMA, naive, opponent_models=_pair())
+    with pytest.raises(ValueError, match="lookahead='none' ignores them"):
+        ExactShapingLearner(policies, PAYOFF, GAMMA, LolaConfig(lookahead="none"), opponent_models=_pair())
     with pytest.raises(ValueError, match="batch=None"):
-        ExactShapingLearner(policies, PAYOFF, GAMMA, ShapingRule(lr_out=1.0)).update(torch.zeros(1))
+        ExactShapingLearner(policies, PAYOFF, GAMMA, naive).update(torch.zeros(1))
 
 
 def test_checking_for_settled_seeds_less_often_changes_nothing(monkeypatch) -> None:
     """On CUDA the loops ask ``active.any()`` every 16th step; the masked extra steps are no-ops."""
     policies = _pair(seeds=3)
-    rule = dict(lookahead="exact", lr_in=0.5, lr_out=0.2, outer_beta=2.0, outer_max_iters=300, outer_threshold=1e-8)
+    rule = dict(lookahead="exact", inner_lr=0.5, outer_lr=0.2, outer_beta=2.0, outer_max_iters=300, outer_threshold=1e-8)
     every_step = _learner(policies, **rule)
     every_step_metrics = every_step.update()
     monkeypatch.setattr(exact_shaping, "stop_check_interval", lambda device: 16)

@@ -16,3 +16,14 @@ def test_objectives_import_alone():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_exact_shaping_losses_import_alone():
+    code = (
+        "import sys\n"
+        "from oppshape.objectives import ExactLOLALoss, ExactPOLALoss, ExactValueLoss, lookahead_opponent\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({FORBIDDEN + ('oppshape.rollouts',)!r})))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result.stdout

@@ -3,9 +3,7 @@
 from oppshape.learners.base import Learner
 from oppshape.learners.coma import COMALearner
 from oppshape.learners.communication import CommunicationLearner
-from oppshape.learners.exact_lookahead import lookahead_opponent
-from oppshape.learners.exact_opponent_model import OpponentModelRule
-from oppshape.learners.exact_shaping import ExactShapingLearner, ShapingRule
+from oppshape.learners.exact_shaping import ExactShapingLearner
 from oppshape.learners.lola_dice import LOLADiCE
 from oppshape.learners.loqa import LOQALearner
 from oppshape.learners.pola_dice import POLADiCE, ShapingConfig
@@ -25,8 +23,5 @@ __all__ = [
     "PPOLearner",
     "ExactShapingLearner",
     "Learner",
-    "OpponentModelRule",
-    "ShapingRule",
     "StackelbergLearner",
-    "lookahead_opponent",
 ]

@@ -9,12 +9,10 @@ epochs, so each fit starts from the previous one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from oppshape.learners.exact_objectives import bernoulli_kl
+from oppshape.objectives.exact_terms import bernoulli_kl
 
 
 def stop_check_interval(device: torch.device) -> int:
@@ -31,27 +29,17 @@ def seed_mask(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return mask.to(like.dtype).reshape(-1, *([1] * (like.dim() - 1)))
 
 
-@dataclass(frozen=True)
-class OpponentModelRule:
-    """How an exact opponent model is fitted (reference flags ``--om_lr_p``, ``--om_threshold``)."""
-
-    lr: float = 0.2  # gradient-descent step size on the KL
-    threshold: float = 1e-7  # stop a seed once KL(pi_j || pi_model) is below this
-    max_iters: int = 10000  # cap on fitting steps per epoch (the reference's om_max_iters)
-
-    def __post_init__(self) -> None:
-        if not self.lr > 0:
-            raise ValueError(f"opponent-model lr={self.lr} must be > 0")
-        if not self.threshold > 0:
-            raise ValueError(f"opponent-model threshold={self.threshold} must be > 0")
-        if self.max_iters < 1:
-            raise ValueError(f"opponent-model max_iters={self.max_iters} must be an integer >= 1")
-
-
 def fit_opponent_model(
-    model: nn.Module, target_coop: torch.Tensor, rule: OpponentModelRule
+    model: nn.Module, target_coop: torch.Tensor, *, lr: float, threshold: float, max_iters: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Fit ``model`` in place to ``target_coop`` ``[S, 5]``, each seed until its KL is below threshold.
+
+    Args:
+        model: the seed-batched opponent model (``forward() -> [S, 5]``).
+        target_coop: ``[S, 5]`` the opponent's actual P(cooperate).
+        lr: gradient-descent step size on the KL (the schema's ``om_lr``).
+        threshold: a seed stops once ``KL(pi_j || pi_model)`` is below this (``om_threshold``).
+        max_iters: cap on fitting steps (``om_max_iters``).
 
     Returns:
         ``([S] final KL, [S] steps taken)``.
@@ -60,15 +48,15 @@ def fit_opponent_model(
     params = list(model.parameters())
     steps = torch.zeros(target.shape[0], device=target.device)
     check_every = stop_check_interval(target.device)
-    for iteration in range(rule.max_iters):
+    for iteration in range(max_iters):
         kl = bernoulli_kl(target, model())
-        active = kl > rule.threshold
+        active = kl > threshold
         if iteration % check_every == 0 and not bool(active.any()):
             break
         grads = torch.autograd.grad(kl.sum(), params)
         with torch.no_grad():
             for param, grad in zip(params, grads):
-                param -= rule.lr * grad * seed_mask(active, param)
+                param -= lr * grad * seed_mask(active, param)
         steps += active
     with torch.no_grad():
         return bernoulli_kl(target, model()), steps

@@ -17,8 +17,7 @@ import math
 import torch
 from torch import nn
 
-#: Valid ``parameterization`` names for :func:`make_memory_one_policy`.
-PARAMETERIZATIONS: tuple[str, ...] = ("tabular", "nn", "preconditioned")
+from oppshape.config.exact_ipd import PARAMETERIZATIONS  # valid names for make_memory_one_policy
 
 #: Index of DD in the own-view state order (start, CC, CD, DC, DD).
 DD_INDEX = 4

@@ -7,6 +7,8 @@ wandb or the Trainer), so other TorchRL projects can use them alone.
 from oppshape.objectives.coma import COMALoss
 from oppshape.objectives.dial import DIALLoss
 from oppshape.objectives.dice import DiCELoss, magic_box
+from oppshape.objectives.exact_lookahead import lookahead_opponent
+from oppshape.objectives.exact_shaping import ExactLOLALoss, ExactPOLALoss, ExactValueLoss
 from oppshape.objectives.loqa import LOQALoss, loaded_dice_returns, n_step_returns, opponent_log_prob
 from oppshape.objectives.rial import RIALLoss
 
@@ -14,9 +16,13 @@ __all__ = [
     "COMALoss",
     "DIALLoss",
     "DiCELoss",
+    "ExactLOLALoss",
+    "ExactPOLALoss",
+    "ExactValueLoss",
     "LOQALoss",
     "RIALLoss",
     "loaded_dice_returns",
+    "lookahead_opponent",
     "magic_box",
     "n_step_returns",
     "opponent_log_prob",

@@ -3,7 +3,7 @@
 LOLA without the Taylor approximation (the reference's ``--actual_update``) and POLA's inner loop
 both replace ``theta_j`` by the result of ``inner_steps`` optimizer steps of agent j on
 
-    L_j(theta_i, theta_j) + inner_beta * KL(pi_j(theta_j^0) || pi_j(theta_j))      (POLA's inner proximal step)
+    L_j(theta_i, theta_j) + inner_beta * KL(pi_j(theta_j^0) || pi_j(theta_j))      (POLA eq. 5, solved approximately)
 
 kept differentiable in ``theta_i``, so agent i's outer gradient flows through the opponent's
 learning step. Two interchangeable backends compute it for any seed-batched policy module
@@ -27,12 +27,9 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from oppshape.learners.exact_objectives import agent_value, bernoulli_kl, taylor_shaping_value
+from oppshape.config.exact_ipd import BACKENDS, INNER_OPTIMIZERS
+from oppshape.objectives.exact_terms import agent_value, bernoulli_kl, taylor_shaping_value
 
-#: Valid ``backend`` names.
-BACKENDS: tuple[str, ...] = ("vectorized", "higher")
-#: Valid ``inner_optimizer`` names (``adam`` needs the ``higher`` backend).
-INNER_OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 #: Adam's betas for the inner optimizer, as in the reference's ``get_adam_w_betas``.
 ADAM_BETAS = (0.0, 0.99)
 
@@ -60,7 +57,7 @@ def lookahead_opponent(
     payoff: torch.Tensor,
     gamma: float,
     *,
-    lr_in: float,
+    inner_lr: float,
     inner_steps: int = 1,
     inner_beta: float = 0.0,
     inner_optimizer: str = "sgd",
@@ -72,7 +69,7 @@ def lookahead_opponent(
         opponent: agent j's policy (or agent i's model of it) at ``theta_j^0``; left unchanged.
         coop_self: ``[S, 5]`` agent i's P(cooperate), differentiable in ``theta_i``.
         agent: i, the index (0 or 1) of the agent doing the look-ahead; the opponent is ``1 - i``.
-        lr_in: the opponent's step size ``eta``.
+        inner_lr: the opponent's step size ``eta``.
         inner_steps: optimizer steps of the opponent (1 for LOLA and for the reference's POLA).
         inner_beta: weight of the opponent's proximity term (0 leaves it out).
         inner_optimizer: ``"sgd"`` or ``"adam"`` (Adam only with ``backend="higher"``).
@@ -93,33 +90,33 @@ def lookahead_opponent(
         return _inner_loss(coop_other, coop_other_start, coop_self, other, payoff, gamma, inner_beta)
 
     if backend == "higher":
-        return _higher_lookahead(opponent, loss_fn, lr_in, inner_steps, inner_optimizer)
-    return _vectorized_lookahead(opponent, loss_fn, lr_in, inner_steps)
+        return _higher_lookahead(opponent, loss_fn, inner_lr, inner_steps, inner_optimizer)
+    return _vectorized_lookahead(opponent, loss_fn, inner_lr, inner_steps)
 
 
 def _vectorized_lookahead(
-    opponent: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor], lr_in: float, inner_steps: int
+    opponent: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor], inner_lr: float, inner_steps: int
 ) -> torch.Tensor:
     names = [name for name, _ in opponent.named_parameters()]
     params = [param.detach().requires_grad_() for param in opponent.parameters()]
     for _ in range(inner_steps):
         loss = loss_fn(functional_call(opponent, dict(zip(names, params)), ()))
         grads = torch.autograd.grad(loss.sum(), params, create_graph=True)
-        params = [param - lr_in * grad for param, grad in zip(params, grads)]
+        params = [param - inner_lr * grad for param, grad in zip(params, grads)]
     return functional_call(opponent, dict(zip(names, params)), ())
 
 
 def _higher_lookahead(
     opponent: nn.Module,
     loss_fn: Callable[[torch.Tensor], torch.Tensor],
-    lr_in: float,
+    inner_lr: float,
     inner_steps: int,
     inner_optimizer: str,
 ) -> torch.Tensor:
     if inner_optimizer == "adam":
-        optimizer: torch.optim.Optimizer = torch.optim.Adam(opponent.parameters(), lr=lr_in, betas=ADAM_BETAS)
+        optimizer: torch.optim.Optimizer = torch.optim.Adam(opponent.parameters(), lr=inner_lr, betas=ADAM_BETAS)
     else:
-        optimizer = torch.optim.SGD(opponent.parameters(), lr=lr_in)
+        optimizer = torch.optim.SGD(opponent.parameters(), lr=inner_lr)
     # copy_initial_weights: theta_j^0 is a constant; only theta_i is differentiated through the steps.
     with higher.innerloop_ctx(opponent, optimizer, copy_initial_weights=True, track_higher_grads=True) as (
         functional_opponent,
@@ -131,7 +128,7 @@ def _higher_lookahead(
 
 
 def taylor_lookahead_value(
-    opponent: nn.Module, coop_self: torch.Tensor, agent: int, payoff: torch.Tensor, gamma: float, lr_in: float
+    opponent: nn.Module, coop_self: torch.Tensor, agent: int, payoff: torch.Tensor, gamma: float, inner_lr: float
 ) -> torch.Tensor:
     """``[S]`` agent i's original-LOLA objective (:func:`taylor_shaping_value`) at the opponent's policy."""
     names = [name for name, _ in opponent.named_parameters()]
@@ -139,4 +136,4 @@ def taylor_lookahead_value(
     coop_other = functional_call(opponent, dict(zip(names, params)), ())
     value_self = agent_value(coop_self, coop_other, agent, payoff, gamma)
     value_other = agent_value(coop_other, coop_self, 1 - agent, payoff, gamma)
-    return taylor_shaping_value(value_self, value_other, params, lr_in)
+    return taylor_shaping_value(value_self, value_other, params, inner_lr)

@@ -1,7 +1,8 @@
 """The quantities exact LOLA / POLA optimize on the analytic IPD: values, policy KLs, the Taylor term.
 
-Everything is batched over a leading seed dimension ``S`` and returns one number per seed, so a
-learner sums over seeds only to call ``torch.autograd.grad`` (seeds never interact, so the gradient
+Pure tensor math under the exact losses (``objectives.exact_shaping``). Everything is batched over a
+leading seed dimension ``S`` and returns one number per seed, so a learner sums over seeds only to call
+``torch.autograd.grad`` (seeds never interact, so the gradient
 of the sum is each seed's own gradient).
 """
 
@@ -53,11 +54,11 @@ def taylor_shaping_value(
     value_self: torch.Tensor,
     value_other: torch.Tensor,
     other_params: Sequence[torch.Tensor],
-    lr_in: float,
+    inner_lr: float,
 ) -> torch.Tensor:
-    """``[S]`` the original LOLA objective ``V_i + lr_in <grad_j V_i, grad_j V_j>``.
+    """``[S]`` the original LOLA objective ``V_i + inner_lr <grad_j V_i, grad_j V_j>``.
 
-    It is the first-order Taylor expansion of ``V_i(theta_i, theta_j + lr_in grad_j V_j)`` (Foerster
+    It is the first-order Taylor expansion of ``V_i(theta_i, theta_j + inner_lr grad_j V_j)`` (Foerster
     et al. 2018).
 
     Its gradient with respect to ``theta_i`` is the original (Taylor-approximated) LOLA update. As in
@@ -68,8 +69,8 @@ def taylor_shaping_value(
         value_self: ``[S]`` ``V_i``, a function of both agents' parameters.
         value_other: ``[S]`` ``V_j``.
         other_params: agent ``j``'s parameters (leaves requiring grad), seed dimension first.
-        lr_in: the opponent's look-ahead learning rate ``eta``.
+        inner_lr: the opponent's look-ahead learning rate ``eta``.
     """
     grad_self = torch.autograd.grad(value_self.sum(), other_params, create_graph=True)
     grad_other = torch.autograd.grad(value_other.sum(), other_params, create_graph=True)
-    return value_self + lr_in * per_seed_dot(grad_self, grad_other)
+    return value_self + inner_lr * per_seed_dot(grad_self, grad_other)
