@@ -6,12 +6,12 @@ import pytest
 
 from oppshape.cli import compose, run
 from oppshape.config import ConfigError, validate
-from oppshape.experiments.communication import DIALConfig, RIALConfig, SwitchEnvConfig
+from oppshape.config.communication import DIALConfig, RIALConfig
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 QUICK = ["logger=quiet", "trainer.progress=false", "trainer.eval_every=2", "trainer.checkpoint_every=0",
-         "algo.hidden_size=16", "env.batch_size=4", "env.test_batch_size=8"]
+         "algo.hidden_size=16", "algo.num_envs=4", "algo.eval_envs=8"]
 
 
 @pytest.mark.parametrize("experiment", ["dial_switch_3", "rial_switch_4"])
@@ -29,7 +29,12 @@ def test_experiment_runs_and_writes_summary(tmp_path, experiment):
         ("env.n_agents=1", "env.n_agents=1"),
         ("algo.dru=tanh", "valid choices: sigmoid, softmax"),
         ("algo.epsilon=2", "algo.epsilon=2"),
+        ("algo.epsilon=1.5", "epsilon=1.5"),
+        ("algo.target_update_every=0", "target_update_every=0"),
         ("algo.lr=0", "algo.lr=0"),
+        ("algo.num_envs=0", "algo.num_envs=0"),
+        ("algo.eval_envs=0", "algo.eval_envs=0"),
+        ("env.communication=false", "needs env.communication=true"),
     ],
 )
 def test_bad_values_are_rejected_before_any_work(override, message):
@@ -37,7 +42,12 @@ def test_bad_values_are_rejected_before_any_work(override, message):
         validate(compose(["experiment=dial_switch_3", override]))
 
 
-def test_message_sizes() -> None:
+def test_rial_refuses_the_riddle_without_its_channel():
+    with pytest.raises(ConfigError, match="algo 'rial' learns the switch riddle's channel"):
+        validate(compose(["experiment=rial_switch_3", "env.communication=false"]))
+
+
+def test_message_sizes_and_batch_defaults() -> None:
     assert DIALConfig().message_size == 1 and DIALConfig(message_bits=2, dru="softmax").message_size == 4
     assert RIALConfig().message_size == 2
-    assert SwitchEnvConfig().batch_size == 32
+    assert RIALConfig().num_envs == 32 and DIALConfig().eval_envs == 256
