@@ -11,7 +11,8 @@ from oppshape.report.comm_switch import ewma, find_runs, window_mean, write_repo
 
 def fake_run(run_dir, algo: str, n: int, seed: int, rewards: list[float], wall: float) -> None:
     run_dir.mkdir(parents=True)
-    (run_dir / "config.yaml").write_text(f"seed: {seed}\nalgo:\n  name: {algo}\nenv:\n  name: switch\n  n_agents: {n}\n")
+    config = f"seed: {seed}\nalgo:\n  name: {algo}\nenv:\n  name: switch\n  n_agents: {n}\n"
+    (run_dir / "config.yaml").write_text(config)
     rows = ["iteration,loss_action,test_reward_normalized"]
     rows += [f"{10 * (i + 1)},0.1,{reward}" for i, reward in enumerate(rewards)]
     (run_dir / "metrics.csv").write_text("\n".join(rows) + "\n")
