@@ -132,7 +132,8 @@ rial-switch-4: $(STAMP)
 
 # DIAL/RIAL Fig. 3: {DIAL, RIAL} x {3, 4} prisoners x seeds COMM_SEEDS as Hydra multiruns (2 jobs at a time; n = 3 for
 # 5,000 epochs, n = 4 for 20,000), then curves + table (comm_switch.png, summary.md) in runs/<target>/;
-# a job is runs/<target>/<experiment>/seed<s>; continue one with `python -m oppshape resume=<that dir> trainer.iterations=N`
+# a job is runs/<target>/<experiment>/seed<s>; continue one with `python -m oppshape resume=<that dir> trainer.iterations=N`.
+# ARGS go to every job; an algo key needs ++ in a sweep over experiments (ARGS="++algo.eval_envs=512")
 COMM_SEEDS ?= 0,1,2
 COMM_SWEEP = $(CLI) -m hydra/launcher=joblib hydra.launcher.n_jobs=2 seed=$(COMM_SEEDS) logger=quiet trainer.progress=false \
 	'hydra.sweep.subdir=$${name}/seed$${seed}'
