@@ -136,16 +136,23 @@ rial-switch-3: $(STAMP)
 rial-switch-4: $(STAMP)
 	$(CLI) experiment=rial_switch_4 $(ARGS)
 
-# DIAL/RIAL Fig. 3: {DIAL, RIAL} x {3, 4} prisoners x seeds, curves + table in runs/comm_switch/
+# DIAL/RIAL Fig. 3: {DIAL, RIAL} x {3, 4} prisoners x seeds COMM_SEEDS as Hydra multiruns (2 jobs at a time; n = 3 for
+# 5,000 epochs, n = 4 for 20,000), then curves + table (comm_switch.png, summary.md) in runs/<target>/;
+# a job is runs/<target>/<experiment>/seed<s>; continue one with `python -m oppshape resume=<that dir> trainer.iterations=N`.
+# ARGS go to every job; an algo key needs ++ in a sweep over experiments (ARGS="++algo.eval_envs=512")
+COMM_SEEDS ?= 0,1,2
+COMM_SWEEP = $(CLI) -m hydra/launcher=joblib hydra.launcher.n_jobs=2 seed=$(COMM_SEEDS) logger=quiet trainer.progress=false \
+	'hydra.sweep.subdir=$${name}/seed$${seed}'
 comm-switch: $(STAMP)
-	$(PY) scripts/comm_switch.py --jobs 2 --segment 2500 --out runs/comm_switch $(ARGS)
+	$(COMM_SWEEP) hydra.sweep.dir=runs/comm_switch experiment=dial_switch_3,rial_switch_3 $(ARGS)
+	$(COMM_SWEEP) hydra.sweep.dir=runs/comm_switch experiment=dial_switch_4,rial_switch_4 trainer.iterations=20000 $(ARGS)
+	$(PY) -m oppshape.report comm-switch runs/comm_switch
 
 # the issue's names: one algorithm, n = 3 and 4, several seeds, with the curve plot
-dial-switch: $(STAMP)
-	$(PY) scripts/comm_switch.py --algos dial --jobs 2 --segment 2500 --out runs/dial_switch $(ARGS)
-
-rial-switch: $(STAMP)
-	$(PY) scripts/comm_switch.py --algos rial --jobs 2 --segment 2500 --out runs/rial_switch $(ARGS)
+dial-switch rial-switch: $(STAMP)
+	$(COMM_SWEEP) hydra.sweep.dir=runs/$(subst -,_,$@) experiment=$(@:-switch=)_switch_3 $(ARGS)
+	$(COMM_SWEEP) hydra.sweep.dir=runs/$(subst -,_,$@) experiment=$(@:-switch=)_switch_4 trainer.iterations=20000 $(ARGS)
+	$(PY) -m oppshape.report comm-switch runs/$(subst -,_,$@)
 
 # POLA paper Figs. 4-5 at the README's full scale (days on a CPU; use device=cuda), and the reduced CPU set
 pola-dice-ipd pola-om-ipd lola-dice-ipd pola-dice-coin pola-om-coin lola-dice-coin: $(STAMP)

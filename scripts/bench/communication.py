@@ -6,15 +6,18 @@ import time
 
 import torch
 
-from oppshape.experiments.communication import DIALConfig, RIALConfig, SwitchEnvConfig, make_learner
+from oppshape.config.communication import DIALConfig, RIALConfig
+from oppshape.config.envs import SwitchEnvConfig
+from oppshape.experiments.communication import make_learner
 
 REFERENCE_SECONDS_PER_EPOCH = 0.19  # PyTorch port (learning-to-communicate-pytorch), n=3, batch 32, 2-core CPU
 
 
 def _seconds_per_epoch(algo: str, n_agents: int, batch: int, epochs: int, device: torch.device) -> tuple[float, float]:
     """(wall, process CPU) seconds per ``learner.update`` after 3 warm-up epochs."""
-    config = DIALConfig() if algo == "dial" else RIALConfig()
-    learner = make_learner(config, SwitchEnvConfig(n_agents=n_agents, batch_size=batch, test_batch_size=batch), device)
+    schema = DIALConfig if algo == "dial" else RIALConfig
+    config = schema(num_envs=batch, eval_envs=batch)
+    learner = make_learner(config, SwitchEnvConfig(n_agents=n_agents), device)
     for _ in range(3):
         learner.update(None)
     if device.type == "cuda":

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-DRU_KINDS = ("sigmoid", "softmax")
+from oppshape.config.communication import DRU_KINDS
 
 
 class DRU(nn.Module):

@@ -45,7 +45,7 @@ class DIALLoss(EpisodeQLoss):
     Example:
         >>> net = CommNet(n_agents=3, protocol="dial", max_steps=6)
         >>> loss = DIALLoss(net, sigma=2.0)
-        >>> # trajectory: a [B, T] rollout of oppshape.envs.switch_game.SwitchGame (see CommunicationLearner)
+        >>> # trajectory: a [B, T] switch-riddle rollout (oppshape.rollouts.communication.play_episodes)
         >>> loss(trajectory)["loss_action"].backward()  # doctest: +SKIP
     """
 

@@ -46,7 +46,7 @@ class RIALLoss(EpisodeQLoss):
     Example:
         >>> net = CommNet(n_agents=3, protocol="rial", message_size=2, max_steps=6)
         >>> loss = RIALLoss(net)
-        >>> # trajectory: a [B, T] rollout of oppshape.envs.switch_game.SwitchGame (see CommunicationLearner)
+        >>> # trajectory: a [B, T] switch-riddle rollout (oppshape.rollouts.communication.play_episodes)
         >>> out = loss(trajectory)  # doctest: +SKIP
         >>> (out["loss_action"] + out["loss_message"]).backward()  # doctest: +SKIP
     """
