@@ -14,7 +14,7 @@ from oppshape.config.envs import env_schemas
 from oppshape.config.run import RunConfig
 from oppshape.config.validation import ConfigError, check_choice, require
 
-__all__ = ["ACTORS", "ALGO_SCHEMAS", "ENV_SCHEMAS", "AdvantageAlignmentConfig", "check"]
+__all__ = ["ACTORS", "ALGORITHMS", "ALGO_SCHEMAS", "ENV_SCHEMAS", "AdvantageAlignmentConfig", "check"]
 
 #: The two algorithms: ``aa`` (policy gradient) and ``paa`` (proximal, PPO's clipped surrogate).
 ALGORITHMS: tuple[str, ...] = ("aa", "paa")

@@ -66,10 +66,10 @@ class AdvantageAlignmentLearner:
         self.critic_optimizers = [torch.optim.Adam(params, lr=critic_lr) for params in self.critic_params]
         self.iteration = 0
 
-    def _step(self, objective: torch.Tensor, params: list[torch.Tensor], optimizer: torch.optim.Optimizer,
-              retain_graph: bool) -> torch.Tensor:
+    def _step(self, objective: torch.Tensor, params: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> torch.Tensor:
+        """One clipped Adam step of ``params`` on ``objective`` (the actor and critic graphs are disjoint)."""
         # the loss averages over seeds; times S gives each seed the gradient of its own mean
-        grads = list(torch.autograd.grad(objective * self.members, params, retain_graph=retain_graph))
+        grads = list(torch.autograd.grad(objective * self.members, params))
         norms = clip_per_member(grads, self.max_grad_norm)
         for param, grad in zip(params, grads):
             param.grad = grad
@@ -90,9 +90,8 @@ class AdvantageAlignmentLearner:
             for agent in AGENTS:
                 out = self.losses[agent](views[agent])
                 actor_norm = self._step(out["loss_actor"] + out["loss_entropy"], self.actor_params[agent],
-                                        self.actor_optimizers[agent], retain_graph=False)
-                critic_norm = self._step(out["loss_critic"], self.critic_params[agent],
-                                         self.critic_optimizers[agent], retain_graph=False)
+                                        self.actor_optimizers[agent])
+                critic_norm = self._step(out["loss_critic"], self.critic_params[agent], self.critic_optimizers[agent])
                 metrics.update({f"{key}_agent{agent + 1}": float(value.detach()) for key, value in out.items()})
                 metrics[f"actor_grad_norm_agent{agent + 1}"] = float(actor_norm.mean())
                 metrics[f"critic_grad_norm_agent{agent + 1}"] = float(critic_norm.mean())
