@@ -72,4 +72,6 @@ def check(run: RunConfig) -> None:
     """The tabular actor reads the IPD's memory-1 state: it plays the iterated matrix game only."""
     algo: AdvantageAlignmentConfig = run.algo
     if algo.actor == "tabular" and run.env.name != "iterated_matrix_game":
-        raise ConfigError(f"algo.actor=tabular needs env=iterated_matrix_game (memory-1 states); got env={run.env.name}")
+        raise ConfigError(
+            f"algo.actor=tabular needs env=iterated_matrix_game (memory-1 states); got env={run.env.name}"
+        )

@@ -54,7 +54,10 @@ def coin_strategies(env: CoinGame, seat: int) -> dict[str, Callable[[TensorDictB
 
 
 def cooperation_by_state(batch: TensorDictBase) -> torch.Tensor:
-    """``[S, 5]`` mean P(cooperate) of one seat's policy over its steps in each own-view memory-1 state (NaN: unvisited)."""
+    """``[S, 5]`` mean P(cooperate) of one seat's policy over its steps in each own-view memory-1 state.
+
+    NaN where a seed never visited the state.
+    """
     state = batch["observation"].argmax(-1)  # [S, B, T] index into STATE_NAMES
     coop = batch["policy"][..., COOPERATE]
     visits = torch.nn.functional.one_hot(state, len(STATE_NAMES)).float()  # [S, B, T, 5]
@@ -127,7 +130,7 @@ class AdvantageAlignmentEvaluation:
 
 
 def summarize(history: MetricsHistory) -> dict[str, Any]:
-    """Final evaluation and, per Coin Game threshold, the wall-clock seconds and iteration of the first eval passing it."""
+    """Final evaluation and, per Coin Game threshold, the seconds and iteration of the first eval passing it."""
     evals = [row for row in history if "eval_reward_vs_self" in row]
     summary: dict[str, Any] = {
         "final_eval": {k: v for k, v in evals[-1].items() if k.startswith(("eval", "p_coop"))} if evals else {}

@@ -21,7 +21,9 @@ from oppshape.objectives.advantage_alignment import AdvantageAlignmentLoss
 from oppshape.rollouts.advantage_alignment import NetworkSeat, play_episodes
 
 
-def make_networks(algo: AdvantageAlignmentConfig, obs_shape: tuple[int, ...], num_actions: int) -> tuple[nn.Module, nn.Module]:
+def make_networks(
+    algo: AdvantageAlignmentConfig, obs_shape: tuple[int, ...], num_actions: int
+) -> tuple[nn.Module, nn.Module]:
     """One agent's actor and critic (``algo.num_seeds`` members); the critic reads ``[observation, t]``."""
     members = algo.num_seeds
     if algo.actor == "tabular":

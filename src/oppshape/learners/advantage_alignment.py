@@ -66,7 +66,9 @@ class AdvantageAlignmentLearner:
         self.critic_optimizers = [torch.optim.Adam(params, lr=critic_lr) for params in self.critic_params]
         self.iteration = 0
 
-    def _step(self, objective: torch.Tensor, params: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> torch.Tensor:
+    def _step(
+        self, objective: torch.Tensor, params: list[torch.Tensor], optimizer: torch.optim.Optimizer
+    ) -> torch.Tensor:
         """One clipped Adam step of ``params`` on ``objective`` (the actor and critic graphs are disjoint)."""
         # the loss averages over seeds; times S gives each seed the gradient of its own mean
         grads = list(torch.autograd.grad(objective * self.members, params))
