@@ -171,3 +171,15 @@ clean-venv:
 	rm -rf $(VENV)
 
 FORCE:
+
+# Advantage Alignment (Duque et al., ICLR 2025): IPD, 3x3 Coin Game, and LOQA's scaling measurement on 3x3..7x7
+# (one size after the other: the measurement is wall-clock seconds); `ARGS="algo=paa"` runs the proximal form
+.PHONY: aa-ipd aa-coin aa-coin-scaling
+aa-ipd aa-coin: $(STAMP)
+	$(CLI) experiment=$(subst -,_,$@) $(ARGS)
+
+AA_SCALING_SIZES ?= 3,4,5,6,7
+AA_SCALING_DIR ?= runs/aa_coin_scaling
+aa-coin-scaling: $(STAMP)
+	$(CLI) -m experiment=aa_coin_scaling env.height=$(AA_SCALING_SIZES) trainer.max_seconds=3600 hydra.sweep.dir=$(AA_SCALING_DIR) $(ARGS)
+	$(PY) -m oppshape.report loqa-scaling $(AA_SCALING_DIR)

@@ -81,6 +81,9 @@ ALGORITHM_FAMILIES: dict[str, str] = {
     "ippo": "coma",
     # Stackelberg learning with follower oracles
     "stackelberg": "stackelberg",
+    # Advantage Alignment and its proximal form (Duque et al., ICLR 2025)
+    "aa": "advantage_alignment",
+    "paa": "advantage_alignment",
 }
 
 

@@ -4,6 +4,7 @@ These import only torch, tensordict, torchrl and oppshape's ``games`` / ``module
 wandb or the Trainer), so other TorchRL projects can use them alone.
 """
 
+from oppshape.objectives.advantage_alignment import AdvantageAlignmentLoss
 from oppshape.objectives.coma import COMALoss
 from oppshape.objectives.dial import DIALLoss
 from oppshape.objectives.dice import DiCELoss, magic_box
@@ -13,6 +14,7 @@ from oppshape.objectives.loqa import LOQALoss, loaded_dice_returns, n_step_retur
 from oppshape.objectives.rial import RIALLoss
 
 __all__ = [
+    "AdvantageAlignmentLoss",
     "COMALoss",
     "DIALLoss",
     "DiCELoss",
