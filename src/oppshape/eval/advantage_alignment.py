@@ -23,15 +23,14 @@ from torchrl.envs import EnvBase
 from oppshape.envs.coin_game import CoinGame
 from oppshape.eval.coin_strategies import always_cooperate, always_defect
 from oppshape.eval.ipd_metrics import retaliates
+# the Coin Game thresholds, their metrics and the seconds-to-threshold summary are LOQA's, so the families compare
+from oppshape.eval.loqa import coin_metrics, summarize  # noqa: F401 (summarize: re-exported)
 from oppshape.eval.plotting import panels, save
 from oppshape.games.exact import STATE_NAMES
 from oppshape.modules.loqa_nets import TabularActor
 from oppshape.rollouts.advantage_alignment import NetworkSeat, ScriptedSeat, Seat, play_episodes
 
 MetricsHistory = list[dict[str, float]]
-#: LOQA's Coin Game thresholds (Aghajohari et al. 2024, Sec. 5.3): (normalized reward vs each other,
-#: normalized reward vs always-defect); the same numbers as LOQA's evaluation, so the two families compare.
-THRESHOLDS: dict[str, tuple[float, float]] = {"weak": (0.05, -1.2), "medium": (0.1, -0.5), "strong": (0.2, -0.2)}
 COOPERATE, DEFECT = 0, 1
 
 
@@ -105,15 +104,7 @@ class AdvantageAlignmentEvaluation:
         return metrics
 
     def _coin_metrics(self, selfplay: TensorDictBase, per_seed: dict[str, torch.Tensor]) -> dict[str, float]:
-        picked = selfplay["next", "picked_coin"].float().sum()
-        own = selfplay["next", "picked_own_coin"].float().sum()
-        metrics = {"eval_own_coin_rate": float(own / picked.clamp(min=1))}
-        scale = 2 * (self.env.width // 2)
-        vs_self, vs_alld = float(per_seed["vs_self"].mean()) * scale, float(per_seed["vs_alld"].mean()) * scale
-        metrics.update(eval_normalized_vs_self=vs_self, eval_normalized_vs_alld=vs_alld)
-        for level, (self_min, alld_min) in THRESHOLDS.items():
-            metrics[f"eval_{level}"] = float(vs_self > self_min and vs_alld > alld_min)
-        return metrics
+        return coin_metrics(selfplay, per_seed, self.env.width)
 
     def _ipd_metrics(self, selfplay: TensorDictBase) -> dict[str, float]:
         metrics: dict[str, float] = {}
@@ -127,20 +118,6 @@ class AdvantageAlignmentEvaluation:
                 metrics[f"p_coop_agent{agent + 1}_{state}"] = float(mean[index])
             metrics[f"eval_retaliating_fraction_agent{agent + 1}"] = float(retaliates(coop).float().mean())
         return metrics
-
-
-def summarize(history: MetricsHistory) -> dict[str, Any]:
-    """Final evaluation and, per Coin Game threshold, the seconds and iteration of the first eval passing it."""
-    evals = [row for row in history if "eval_reward_vs_self" in row]
-    summary: dict[str, Any] = {
-        "final_eval": {k: v for k, v in evals[-1].items() if k.startswith(("eval", "p_coop"))} if evals else {}
-    }
-    if evals and "eval_weak" in evals[0]:
-        for level in THRESHOLDS:
-            first = next((row for row in evals if row[f"eval_{level}"] > 0), None)
-            summary[f"seconds_to_{level}"] = None if first is None else first["wall_time_s"]
-            summary[f"iteration_to_{level}"] = None if first is None else int(first["iteration"])
-    return summary
 
 
 def plot_curves(history: MetricsHistory, plots_dir: Path) -> None:
