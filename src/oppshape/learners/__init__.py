@@ -8,8 +8,8 @@ from oppshape.learners.exact_opponent_model import OpponentModelRule
 from oppshape.learners.exact_shaping import ExactShapingLearner, ShapingRule
 from oppshape.learners.lola_dice import LOLADiCE
 from oppshape.learners.loqa import LOQALearner
-from oppshape.learners.pola_dice import POLADiCE, ShapingConfig
-from oppshape.learners.pola_om import POLAOM, OpponentModelConfig
+from oppshape.learners.pola_dice import POLADiCE
+from oppshape.learners.pola_om import POLAOM
 from oppshape.learners.loqa_snapshots import SnapshotBuffer
 from oppshape.learners.mappo import PPOLearner
 from oppshape.learners.stackelberg import StackelbergLearner, StackelbergSettings
@@ -19,10 +19,8 @@ __all__ = [
     "CommunicationLearner",
     "LOLADiCE",
     "LOQALearner",
-    "OpponentModelConfig",
     "POLADiCE",
     "POLAOM",
-    "ShapingConfig",
     "PPOLearner",
     "SnapshotBuffer",
     "ExactShapingLearner",

@@ -7,7 +7,10 @@ wandb or the Trainer), so other TorchRL projects can use them alone.
 from oppshape.objectives.coma import COMALoss
 from oppshape.objectives.dial import DIALLoss
 from oppshape.objectives.dice import DiCELoss, magic_box
+from oppshape.objectives.dice_lookahead import dice_lookahead
 from oppshape.objectives.loqa import LOQALoss, loaded_dice_returns, n_step_returns, opponent_log_prob
+from oppshape.objectives.pola_dice import POLADiCELoss
+from oppshape.objectives.pola_om import OpponentModelLoss
 from oppshape.objectives.rial import RIALLoss
 
 __all__ = [
@@ -15,7 +18,10 @@ __all__ = [
     "DIALLoss",
     "DiCELoss",
     "LOQALoss",
+    "OpponentModelLoss",
+    "POLADiCELoss",
     "RIALLoss",
+    "dice_lookahead",
     "loaded_dice_returns",
     "magic_box",
     "n_step_returns",
