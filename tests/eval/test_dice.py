@@ -56,6 +56,9 @@ def test_coin_metrics_have_own_coin_rate_and_plots_are_written(tmp_path: Path) -
 
 
 def test_strategies_follow_the_game() -> None:
-    assert strategies_for(CoinGame())["alld"] is not None and set(strategies_for(IPD)) == {"alld", "allc"}
+    coin = CoinGame()
+    assert set(strategies_for(IPD)) == set(strategies_for(coin)) == {"alld", "allc"}
     state = IPD.initial_state(3)
     assert torch.equal(strategies_for(IPD)["alld"](IPD, state, 0), torch.ones(3, dtype=state.dtype))
+    moves = strategies_for(coin)["alld"](coin, coin.initial_state(8), 1)
+    assert moves.shape == (8,) and bool(((moves >= 0) & (moves < 4)).all())
