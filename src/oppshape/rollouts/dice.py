@@ -12,8 +12,8 @@ other agent's parameters) plays exactly like a module's own parameters.
 
 A game may also offer ``observation_table`` (``[K, 2, *observation_shape]``: every distinct
 observation per agent) and ``observation_index(state)`` (``[n]`` rows of that table). The GRUs'
-input half then runs once per rollout on the ``K`` rows and is gathered per step: on the IPD (``K = 5``) and the 3x3 Coin
-Game (``K = 1458``) that removes about half of the matrix products of a POLA-DiCE step, forward and
+input half then runs once per rollout on the ``K`` rows and is gathered per step: on the IPD
+(``K = 5``) and the 3x3 Coin Game (``K = 1458``) that removes about half of the matrix products of a POLA-DiCE step, forward and
 backward, with the same result.
 """
 
