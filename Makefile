@@ -158,14 +158,16 @@ dial-switch rial-switch: $(STAMP)
 pola-dice-ipd pola-om-ipd lola-dice-ipd pola-dice-coin pola-om-coin lola-dice-coin: $(STAMP)
 	$(CLI) experiment=$(subst -,_,$@) $(ARGS)
 
+# one Hydra multirun each (sequential; add hydra/launcher=joblib hydra.launcher.n_jobs=2 for parallel jobs),
+# every run in runs/dice_small[_ipd]/<experiment name>
+DICE_SMALL_IPD := pola_dice_ipd_small,pola_om_ipd_small,lola_dice_ipd_small
 dice-small: $(STAMP)
-	for e in pola_dice_ipd pola_om_ipd lola_dice_ipd pola_dice_coin pola_om_coin lola_dice_coin; do \
-		$(CLI) experiment=$${e}_small $(ARGS) || exit 1; done
+	$(CLI) -m experiment=$(DICE_SMALL_IPD),pola_dice_coin_small,pola_om_coin_small,lola_dice_coin_small \
+		hydra.sweep.dir=runs/dice_small 'hydra.sweep.subdir=$${name}' $(ARGS)
 
 # the IPD half of dice-small: the paper's ordering POLA-DiCE ~ POLA-OM > LOLA-DiCE in ~15 min on one core
 dice-small-ipd: $(STAMP)
-	for e in pola_dice_ipd pola_om_ipd lola_dice_ipd; do \
-		$(CLI) experiment=$${e}_small $(ARGS) || exit 1; done
+	$(CLI) -m experiment=$(DICE_SMALL_IPD) hydra.sweep.dir=runs/dice_small_ipd 'hydra.sweep.subdir=$${name}' $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -7,11 +7,12 @@ from typing import Callable
 
 import torch
 
+from oppshape.config.dice import PolaDiceConfig
+from oppshape.envs import make_env
 from oppshape.envs.coin_game import CoinGame
-from oppshape.games.payoffs import payoff_table
-from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
-from oppshape.learners.pola_dice import POLADiCE, ShapingConfig, detached
+from oppshape.learners.pola_dice import POLADiCE
 from oppshape.modules.gru_policy import GRUNet, gru_net_step
+from oppshape.objectives.dice_lookahead import detached
 
 REFERENCE_OUTER_STEP_SECONDS = 7.5  # POLA's JAX code, IPD POLA-DiCE outer step at batch 2000, 2-core CPU
 
@@ -60,8 +61,9 @@ def _env_rates(num_envs: int, side: int, repeats: int) -> dict[str, tuple[float,
 def _outer_step_seconds(env: str, batch: int, inner_steps: int, repeats: int) -> tuple[float, float]:
     """(wall, CPU) seconds per POLA-DiCE outer step: inner look-ahead rollouts + outer rollout + Adam step."""
     torch.manual_seed(0)
-    game = IteratedMatrixGame(payoff_table=payoff_table("ipd_cf", cf=1.33)) if env == "ipd" else CoinGame(egocentric=False)
-    learner = POLADiCE(game, ShapingConfig(inner_steps=inner_steps, outer_steps=1, batch_size=batch))
+    game = (make_env("iterated_matrix_game", payoff="ipd_cf", cf=1.33) if env == "ipd"
+            else make_env("coin_game", egocentric=False))
+    learner = POLADiCE(game, PolaDiceConfig(inner_steps=inner_steps, outer_steps=1, num_envs=batch))
     start = [(detached(a.policy.params()), detached(a.value.params())) for a in learner.agents]
     return _timed(lambda: learner.outer_loop(0, *start[0], *start[1]), repeats)
 

@@ -18,7 +18,7 @@ def build(cfg, device):
     return build_run(validate(cfg), device)
 
 EXPERIMENTS = ("pola_dice_ipd", "pola_om_ipd", "lola_dice_ipd", "pola_dice_coin", "pola_om_coin", "lola_dice_coin")
-TINY = ["algo.batch_size=8", "algo.eval_batch_size=8", "algo.hidden_size=8", "env.episode_length=4"]
+TINY = ["algo.num_envs=8", "algo.eval_envs=8", "algo.hidden_size=8", "env.episode_length=4"]
 
 
 def tiny(experiment: str, *extra: str):
@@ -47,9 +47,22 @@ def test_small_variants_validate() -> None:
         validate(compose([f"experiment={experiment}_small"]))
 
 
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_ipd_experiments_play_the_contribution_ipd_and_the_schema_reaches_the_learner(experiment: str) -> None:
+    run = validate(compose([f"experiment={experiment}", *TINY]))
+    if experiment.endswith("ipd"):
+        assert (run.env.name, run.env.payoff, run.env.cf) == ("iterated_matrix_game", "ipd_cf", 1.33)
+    else:
+        assert (run.env.name, run.env.egocentric) == ("coin_game", False)
+    built = build_run(run, torch.device("cpu"))
+    assert built.learner.config is run.algo
+    assert built.learner.game.batch_size == (8,) and built.learner.game.episode_length == 4
+
+
 @pytest.mark.parametrize("override,key", [("algo.inner_steps=0", "algo.inner_steps"),
                                           ("env.cf=2.5", "env.cf"), ("algo.gamma=1.0", "algo.gamma"),
                                           ("algo.om_batches=0", "algo.om_batches"),
+                                          ("algo.lmbda=1.5", "algo.lmbda"), ("algo.eval_envs=0", "algo.eval_envs"),
                                           ("env.height=1", "env.height")])
 def test_bad_values_fail_before_any_work_naming_the_key(override: str, key: str) -> None:
     experiment = "pola_om_coin" if key.startswith(("env.height", "algo.om")) else "pola_om_ipd"

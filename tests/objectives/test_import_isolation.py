@@ -13,6 +13,7 @@ LOSSES = {
     "first families": "COMALoss, DIALLoss, DiCELoss, LOQALoss, RIALLoss",
     "exact shaping": "ExactLOLALoss, ExactPOLALoss, ExactValueLoss, lookahead_opponent",
     "advantage alignment": "AdvantageAlignmentLoss",
+    "POLA-DiCE, LOLA-DiCE, POLA-OM": "DiCELoss, OpponentModelLoss, POLADiCELoss, dice_lookahead",
 }
 
 

@@ -1,7 +1,7 @@
 """Metrics, fixed strategies, tournaments and plots."""
 
 from oppshape.eval.coin_strategies import always_cooperate, always_defect, shortest_path_action
-from oppshape.eval.dice_eval import dice_metrics
+from oppshape.eval.dice import dice_metrics
 from oppshape.eval.ipd_metrics import cooperation_summary, finds_tft, return_per_step
 
 __all__ = [

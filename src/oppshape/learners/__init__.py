@@ -6,8 +6,8 @@ from oppshape.learners.communication import CommunicationLearner
 from oppshape.learners.exact_shaping import ExactShapingLearner
 from oppshape.learners.lola_dice import LOLADiCE
 from oppshape.learners.loqa import LOQALearner
-from oppshape.learners.pola_dice import POLADiCE, ShapingConfig
-from oppshape.learners.pola_om import POLAOM, OpponentModelConfig
+from oppshape.learners.pola_dice import POLADiCE
+from oppshape.learners.pola_om import POLAOM
 from oppshape.learners.mappo import PPOLearner
 from oppshape.learners.stackelberg import StackelbergLearner
 
@@ -16,10 +16,8 @@ __all__ = [
     "CommunicationLearner",
     "LOLADiCE",
     "LOQALearner",
-    "OpponentModelConfig",
     "POLADiCE",
     "POLAOM",
-    "ShapingConfig",
     "PPOLearner",
     "ExactShapingLearner",
     "Learner",

@@ -8,9 +8,12 @@ from oppshape.objectives.advantage_alignment import AdvantageAlignmentLoss
 from oppshape.objectives.coma import COMALoss
 from oppshape.objectives.dial import DIALLoss
 from oppshape.objectives.dice import DiCELoss, magic_box
+from oppshape.objectives.dice_lookahead import dice_lookahead
 from oppshape.objectives.exact_lookahead import lookahead_opponent
 from oppshape.objectives.exact_shaping import ExactLOLALoss, ExactPOLALoss, ExactValueLoss
 from oppshape.objectives.loqa import LOQALoss, loaded_dice_returns, n_step_returns, opponent_log_prob
+from oppshape.objectives.pola_dice import POLADiCELoss
+from oppshape.objectives.pola_om import OpponentModelLoss
 from oppshape.objectives.rial import RIALLoss
 
 __all__ = [
@@ -22,7 +25,10 @@ __all__ = [
     "ExactPOLALoss",
     "ExactValueLoss",
     "LOQALoss",
+    "OpponentModelLoss",
+    "POLADiCELoss",
     "RIALLoss",
+    "dice_lookahead",
     "loaded_dice_returns",
     "lookahead_opponent",
     "magic_box",

@@ -1,4 +1,4 @@
-"""Lean rollouts: same rules as the TorchRL envs, log-probs and KL terms recomputable from the record."""
+"""Lean DiCE rollouts: same rules as the TorchRL envs, log-probs and KL terms recomputable from the record."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from oppshape.envs.coin_game import CoinGame
 from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.games import payoff_table
-from oppshape.learners.dice_rollout import AgentParams, gumbel_noise, rollout
+from oppshape.rollouts.dice import AgentParams, agent_batch, gumbel_noise, rollout
 from oppshape.modules.gru_policy import GRUNet, unroll
 
 
@@ -38,9 +38,9 @@ def test_log_probs_values_and_kl_can_be_recomputed_from_the_record() -> None:
     torch.testing.assert_close(trajectory.bootstrap_value[1], values[-1])
     current = torch.log_softmax(unroll(policies[1], observations[:-1, :, :, 1]), -1)
     ref = torch.log_softmax(unroll(reference, observations[:-1, :, :, 1]), -1)
-    kl = F.kl_div(current, ref, log_target=True, reduction="none").sum(-1).mean(dim=(0, 2))
+    kl = F.kl_div(current, ref, log_target=True, reduction="none").sum(-1)
     torch.testing.assert_close(trajectory.kl[1], kl)
-    assert trajectory.kl[0] is None and kl.shape == (2,)
+    assert trajectory.kl[0] is None and kl.shape == (7, 2, 32)
 
 
 def test_coin_pickups_are_recorded_and_rewards_follow_them() -> None:
@@ -101,3 +101,19 @@ def test_observation_table_lookup_gives_the_per_step_trajectory_and_gradients(en
     torch.testing.assert_close(fast.kl[1], plain.kl[1])
     for fast_grad, plain_grad in zip(fast_grads, plain_grads):
         torch.testing.assert_close(fast_grad, plain_grad)
+
+
+def test_agent_batch_is_the_batch_major_view_of_one_agents_record() -> None:
+    game = IteratedMatrixGame(payoff_table=payoff_table("ipd_cf", cf=1.33))
+    nets = [GRUNet(5, 2, 8, num_seeds=2).params() for _ in range(2)]
+    value, reference = GRUNet(5, 1, 8, num_seeds=2).params(), GRUNet(5, 2, 8, num_seeds=2).params()
+    trajectory = rollout(game, [AgentParams(nets[0]), AgentParams(nets[1], value, reference)], n=16, horizon=5)
+    batch = agent_batch(trajectory, 1)
+    assert batch.batch_size == (2, 16, 5)
+    torch.testing.assert_close(batch["log_prob"], trajectory.log_prob[..., 1].permute(1, 2, 0))
+    torch.testing.assert_close(batch["other_log_prob"], trajectory.log_prob[..., 0].permute(1, 2, 0))
+    torch.testing.assert_close(batch["reward"], trajectory.reward[..., 1].permute(1, 2, 0))
+    torch.testing.assert_close(batch["kl"], trajectory.kl[1].permute(1, 2, 0))
+    torch.testing.assert_close(batch["next", "state_value"][..., :-1], batch["state_value"][..., 1:])
+    torch.testing.assert_close(batch["next", "state_value"][..., -1], trajectory.bootstrap_value[1])
+    assert "state_value" not in agent_batch(trajectory, 0).keys() and "kl" not in agent_batch(trajectory, 0).keys()

@@ -7,8 +7,7 @@ from pathlib import Path
 import torch
 
 from oppshape.envs.coin_game import CoinGame
-from oppshape.eval.dice_eval import coin_strategies, dice_metrics, ipd_strategies, play
-from oppshape.eval.dice_plots import plot_dice_history
+from oppshape.eval.dice import coin_strategies, dice_metrics, ipd_strategies, play, plot_dice_history, strategies_for
 from oppshape.games import payoff_table
 from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.modules.gru_policy import GRUNet
@@ -54,3 +53,12 @@ def test_coin_metrics_have_own_coin_rate_and_plots_are_written(tmp_path: Path) -
     history = [{"iteration": float(i), **metrics} for i in range(1, 4)]
     files = plot_dice_history(history, tmp_path / "plots", "test")
     assert files and files[0].stat().st_size > 0
+
+
+def test_strategies_follow_the_game() -> None:
+    coin = CoinGame()
+    assert set(strategies_for(IPD)) == set(strategies_for(coin)) == {"alld", "allc"}
+    state = IPD.initial_state(3)
+    assert torch.equal(strategies_for(IPD)["alld"](IPD, state, 0), torch.ones(3, dtype=state.dtype))
+    moves = strategies_for(coin)["alld"](coin, coin.initial_state(8), 1)
+    assert moves.shape == (8,) and bool(((moves >= 0) & (moves < 4)).all())

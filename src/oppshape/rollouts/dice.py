@@ -1,4 +1,4 @@
-"""Lean two-agent rollouts for the DiCE learners: GRU policies against a tensor-level game.
+"""Lean two-agent rollouts of the DiCE family: GRU policies against a game's tensor-level rules.
 
 POLA-DiCE runs ``inner_steps + 1`` fresh rollouts per outer step and differentiates through all of
 them, so the rollout is a plain loop over time on tensors (no TensorDict per step, no ``env.rollout``
@@ -12,8 +12,8 @@ other agent's parameters) plays exactly like a module's own parameters.
 
 A game may also offer ``observation_table`` (``[K, 2, *observation_shape]``: every distinct
 observation per agent) and ``observation_index(state)`` (``[n]`` rows of that table). The GRUs'
-input half then runs once per rollout on the ``K`` rows and is gathered per step: on the IPD (``K = 5``) and the 3x3 Coin
-Game (``K = 1458``) that removes about half of the matrix products of a POLA-DiCE step, forward and
+input half then runs once per rollout on the ``K`` rows and is gathered per step: on the IPD
+(``K = 5``) and the 3x3 Coin Game (``K = 1458``) that removes about half of the matrix products of a POLA-DiCE step, forward and
 backward, with the same result.
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Sequence
 
 import torch
+from tensordict import TensorDict
 
 from oppshape.modules.gru_policy import ParamDict, gru_input_gates, gru_net_step, gru_step_from_input_gates
 
@@ -36,7 +37,7 @@ class AgentParams(NamedTuple):
         policy: GRU policy parameters (may carry a graph: looked-ahead or trainable).
         value: GRU value parameters; if given, ``V(h_t)`` and the bootstrap value are computed.
         reference: GRU policy parameters of the proximal reference; if given, the rollout returns
-            ``KL(pi_reference || pi)`` averaged over the visited histories (POLA's penalty).
+            ``KL(pi_reference || pi)`` at every visited history (POLA's penalty).
     """
 
     policy: ParamDict
@@ -52,7 +53,7 @@ class Trajectory(NamedTuple):
     action: torch.Tensor  # [T, S, N, 2]
     value: list[torch.Tensor | None]  # per agent [T, S, N] or None
     bootstrap_value: list[torch.Tensor | None]  # per agent [S, N] or None: V of the state after step T
-    kl: list[torch.Tensor | None]  # per agent [S] KL(pi_reference || pi) averaged over steps and games
+    kl: list[torch.Tensor | None]  # per agent [T, S, N] KL(pi_reference || pi) at each visited history
     observation: torch.Tensor | None  # [T + 1, S, N, 2, obs_dim] when kept (opponent modelling)
     picked_coin: torch.Tensor | None  # [T, S, N, 2] bool, Coin Game only
     picked_own_coin: torch.Tensor | None  # [T, S, N, 2] bool, Coin Game only
@@ -172,7 +173,7 @@ def rollout(
             bootstrap[i] = gru_net_step(agent.value, observation[:, :, i], value_hidden[i])[0].squeeze(-1)
         if agent.reference is not None:
             reference = torch.log_softmax(torch.stack(reference_logits_record[i]), dim=-1)
-            kl[i] = (reference.exp() * (reference - all_log_probs)).sum(-1).mean(dim=(0, 2))  # POLA's KL, per seed
+            kl[i] = (reference.exp() * (reference - all_log_probs)).sum(-1)  # POLA's KL at each step
     return Trajectory(
         log_prob=torch.stack(chosen, dim=-1),
         reward=torch.stack(rewards),
@@ -184,3 +185,28 @@ def rollout(
         picked_coin=torch.stack(picked) if picked else None,
         picked_own_coin=torch.stack(picked_own) if picked_own else None,
     )
+
+
+def agent_batch(trajectory: Trajectory, agent: int) -> TensorDict:
+    """The inputs of ``agent``'s DiCE losses (:class:`oppshape.objectives.POLADiCELoss`) as a ``[S, N, T]`` batch.
+
+    Its log-probabilities, the other agent's, its rewards, its values with the next-state values (the last
+    one bootstraps the rollout) and, when the rollout had its reference, its KL: all views of the
+    time-major record, still attached to the graphs of the parameters that produced them.
+    """
+
+    def batch_major(x: torch.Tensor) -> torch.Tensor:
+        return x.permute(1, 2, 0)
+
+    entries = {
+        "log_prob": batch_major(trajectory.log_prob[..., agent]),
+        "other_log_prob": batch_major(trajectory.log_prob[..., 1 - agent]),
+        "reward": batch_major(trajectory.reward[..., agent]),
+    }
+    if trajectory.value[agent] is not None:
+        value = trajectory.value[agent]
+        entries["state_value"] = batch_major(value)
+        entries["next", "state_value"] = batch_major(torch.cat([value[1:], trajectory.bootstrap_value[agent][None]]))
+    if trajectory.kl[agent] is not None:
+        entries["kl"] = batch_major(trajectory.kl[agent])
+    return TensorDict(entries, batch_size=entries["reward"].shape)

@@ -1,4 +1,4 @@
-"""Evaluation of two GRU agents as in the POLA paper's Figures 4 and 5.
+"""Evaluation and plots of the DiCE family (LOLA-DiCE, POLA-DiCE, POLA-OM) as in the POLA paper's Figures 4 and 5.
 
 Scores are average rewards per step over fresh games: the agents against each other, and each agent
 against fixed strategies (always-defect, always-cooperate) in the other seat. In the Coin Game the
@@ -7,12 +7,15 @@ own-coin rate is the share of picked-up coins that the picker owned (POLA's "sam
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 
 import torch
+from matplotlib.axes import Axes
 
 from oppshape.envs.coin_game import CoinGame
 from oppshape.eval.coin_strategies import always_cooperate, always_defect
+from oppshape.eval.plotting import panels, save
 from oppshape.modules.gru_policy import ParamDict, gru_net_step
 
 #: a fixed strategy: ``(game, state, agent index) -> actions [N]``
@@ -121,3 +124,40 @@ def dice_metrics(
             if key in per_seed:
                 metrics.update({f"{key}_s{k}": v.item() for k, v in enumerate(per_seed[key])})
     return metrics
+
+
+SCORE_CURVES = (("score_mean", "vs each other"), ("score_vs_alld", "vs always-defect"),
+                ("score_vs_allc", "vs always-cooperate"))
+
+
+def _seed_lines(axis: Axes, rows: list[dict[str, float]], iterations: list[float], key: str, color: str) -> None:
+    """Thin lines for each seed's ``<key>_s<k>`` when several seeds trained together."""
+    seed = 0
+    while f"{key}_s{seed}" in rows[0]:
+        axis.plot(iterations, [row[f"{key}_s{seed}"] for row in rows], color=color, alpha=0.3, linewidth=0.8)
+        seed += 1
+
+
+def plot_dice_history(history: list[dict[str, float]], plots_dir: Path, title: str) -> list[Path]:
+    """Average reward per step (and own-coin or cooperation rate) over training, seed means in bold and
+    each seed thin when present; returns the files written."""
+    rows = [row for row in history if "score_mean" in row]
+    if not rows:
+        return []
+    iterations = [row["iteration"] for row in rows]
+    rate_key = "own_coin_rate" if "own_coin_rate" in rows[0] else "cooperation_rate"
+    figure, (scores, rates) = panels(2)
+    for key, label in SCORE_CURVES:
+        if key in rows[0]:
+            line = scores.plot(iterations, [row[key] for row in rows], label=label)[0]
+            _seed_lines(scores, rows, iterations, key, line.get_color())
+    scores.set(xlabel="update", ylabel="average reward per step", title=title)
+    line = rates.plot(iterations, [row[rate_key] for row in rows])[0]
+    _seed_lines(rates, rows, iterations, rate_key, line.get_color())
+    rates.set(xlabel="update", ylabel=rate_key.replace("_", " "), ylim=(0, 1), title=title)
+    return [save(figure, plots_dir / "dice_training.png")]
+
+
+def strategies_for(game: Any) -> dict[str, Strategy]:
+    """The fixed opponents of ``game``: Coin Game players on a :class:`CoinGame`, IPD strategies otherwise."""
+    return coin_strategies() if isinstance(game, CoinGame) else ipd_strategies()
