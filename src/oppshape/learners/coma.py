@@ -20,7 +20,7 @@ import torch
 from tensordict import TensorDictBase
 from torchrl.objectives import HardUpdate, SoftUpdate
 
-from oppshape.learners.episode_stats import episode_stats
+from oppshape.rollouts.episode_stats import episode_stats
 from oppshape.learners.optim import clipped_step
 from oppshape.modules.coma_actor import EpsilonSoftmax
 from oppshape.objectives.coma import COMALoss
