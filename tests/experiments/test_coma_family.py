@@ -2,7 +2,6 @@
 mid-episode exactly, and COMA finds the known optimum of a cooperative coordination game."""
 
 import csv
-import math
 
 import pytest
 import torch
@@ -13,7 +12,6 @@ from oppshape.config import ConfigError, validate
 from oppshape.config.coma import COMAConfig, PPOConfig
 from oppshape.config.envs import MatrixGameEnvConfig, SwitchEnvConfig, VmasEnvConfig
 from oppshape.experiments.coma import build as build_run
-from oppshape.objectives.coma import COMALoss
 
 
 def build(cfg, device):
@@ -87,21 +85,6 @@ def test_recurrent_coma_runs_with_hidden_state_in_the_batch() -> None:
     experiment.evaluate()
 
 
-def test_clipped_coma_takes_epochs_times_minibatches_actor_steps_per_batch() -> None:
-    experiment = build(tiny("coma", "vmas", clip_epsilon=0.2, epochs=3, minibatches=2), torch.device("cpu"))
-    learner = experiment.learner
-    batch = experiment.collect()
-    untouched = batch.clone()
-    metrics = learner.update(batch)
-    steps = {float(state["step"]) for state in learner.actor_optimizer.state.values()}
-    assert steps == {6.0}
-    assert all(math.isfinite(value) for value in metrics.values())
-    assert (batch == untouched).all()  # advantages were fixed on copies: the caller's batch is left as it was
-    with pytest.raises(ValueError, match="epochs=2; valid: 1, or any integer >= 1 when the loss has a clip_eps"):
-        type(learner)(COMALoss(learner.loss.actor_network, learner.loss.critic_network), learner.epsilon,
-                      actor_lr=1e-3, critic_lr=1e-3, epochs=2)
-
-
 @pytest.mark.parametrize("algo", ALGOS)
 def test_learner_state_restores_the_policy_that_collects(algo: str) -> None:
     cfg = tiny(algo, "iterated_matrix_game")
@@ -138,9 +121,6 @@ RESUME_CASES = {
     "mappo on vmas, continuous forces": ["algo=mappo", "env=vmas", "algo.num_envs=4", "env.max_steps=6",
                                          "env.continuous_actions=true", "algo.frames_per_batch=40",
                                          "algo.minibatch_size=20"],
-    "clipped coma, 2 epochs, reshuffled chunks": ["algo=coma", "env=vmas", "algo.num_envs=4", "env.max_steps=6",
-                                                  "algo.frames_per_batch=40", "algo.clip_epsilon=0.2",
-                                                  "algo.epochs=2", "algo.minibatches=2"],
     "recurrent coma on the switch": ["experiment=coma_switch_3", "algo.num_envs=8", "algo.frames_per_batch=32"],
 }
 
@@ -245,12 +225,10 @@ def test_recipe_options_are_the_documented_transport_overrides(option: str) -> N
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: COMAConfig(critic_target="gae"), "algo.critic_target='gae'; valid choices: td_lambda, n_step"),
         (lambda: COMAConfig(eps_init=0.1, eps_end=0.5), "eps_end <= eps_init"),
-        (lambda: COMAConfig(target_update="polyak"), "valid choices: soft, hard"),
+        (lambda: COMAConfig(advantage_source="gae"), "algo.advantage_source='gae'; valid choices: q, returns"),
+        (lambda: COMAConfig(tau=0.0), "algo.tau=0.0; expected a number in"),
         (lambda: PPOConfig(clip_epsilon=1.5), "algo.clip_epsilon"),
-        (lambda: COMAConfig(clip_epsilon=1.0), "algo.clip_epsilon=1.0; expected 0"),
-        (lambda: COMAConfig(epochs=3), "algo.epochs=3; expected 1, or an integer > 1 together with algo.clip_eps"),
         (lambda: VmasEnvConfig(scenario="football"), "env.scenario='football'; valid choices: navigation"),
         (lambda: COMAConfig(num_envs=0), "algo.num_envs=0; expected an integer >= 1"),
         (lambda: PPOConfig(eval_envs=0), "algo.eval_envs=0; expected an integer >= 1"),

@@ -14,8 +14,6 @@ from oppshape.config.envs import env_schemas
 from oppshape.config.run import RunConfig
 from oppshape.config.validation import ConfigError, check_choice, require
 
-#: How COMA's critic builds its targets (``objectives.coma.COMALoss.make_value_estimator``).
-CRITIC_TARGETS: tuple[str, ...] = ("td_lambda", "n_step")
 #: What COMA's advantage subtracts the counterfactual baseline from (``objectives.coma.COMALoss``).
 ADVANTAGE_SOURCES: tuple[str, ...] = ("q", "returns")
 
@@ -40,12 +38,8 @@ class COMAConfig:
     actor_lr: float = 5e-4  # Adam step size of the actors (pymarl: 5e-4)
     critic_lr: float = 2e-3  # Adam step size of the critic (pymarl: 5e-4)
     gamma: float = 0.99  # discount
-    critic_target: str = "td_lambda"  # td_lambda | n_step
     lmbda: float = 0.8  # lambda of the TD(lambda) critic targets (COMA paper: 0.8)
-    n_steps: int = 5  # look-ahead of n-step targets (EPyMARL: 5)
-    target_update: str = "soft"  # soft (Polyak) | hard (periodic copy)
-    tau: float = 0.01  # Polyak step of soft target updates
-    hard_update_interval: int = 200  # updates between hard target copies (pymarl: 200)
+    tau: float = 0.01  # Polyak step of the target critic per update
     critic_steps: int = 2  # critic gradient steps per minibatch
     minibatches: int = 10  # env chunks per batch, each one critic + one actor step (one pass over the data)
     eps_init: float = 0.5  # initial exploration epsilon (COMA paper: 0.5)
@@ -53,7 +47,6 @@ class COMAConfig:
     eps_anneal_frames: int = 100_000  # frames over which epsilon anneals linearly (pymarl: 100k steps)
     entropy_coeff: float = 0.01  # policy-entropy bonus (EPyMARL: 0.01)
     logit_penalty: float = 0.0  # weight of the centred squared logits (keeps a softmax from saturating; 0: off)
-    reward_scale: float = 1.0  # factor on rewards in the critic targets (Q in scaled units; for tiny rewards)
     normalize_advantage: bool = True  # standardise counterfactual advantages per minibatch
     advantage_source: str = "q"  # q (COMA eq. 4) | returns (critic target minus the same baseline)
     team_reward: bool = False  # average per-agent rewards into one team reward
@@ -62,32 +55,20 @@ class COMAConfig:
     actor_hidden_size: int = 64  # actor hidden width (two layers, or encoder + GRU)
     critic_hidden_size: int = 128  # critic hidden width (two layers; pymarl: 128)
     max_grad_norm: float = 10.0  # gradient-norm clip per optimiser (pymarl: 10)
-    clip_epsilon: float = 0.0  # 0: COMA's actor gradient (eq. 5); in (0, 1): PPO's clipped surrogate on it
-    epochs: int = 1  # passes over each batch (> 1 needs clip_epsilon > 0)
 
     def __post_init__(self) -> None:
         _check_on_policy(self)
-        require(0.0 <= self.clip_epsilon < 1.0, "algo.clip_epsilon", self.clip_epsilon,
-                "0 (off) or a number in (0, 1)")
-        require(self.epochs == 1 or (self.epochs > 1 and self.clip_epsilon > 0), "algo.epochs", self.epochs,
-                "1, or an integer > 1 together with algo.clip_epsilon > 0")
         require(self.actor_lr > 0 and self.critic_lr > 0, "algo.actor_lr/critic_lr", (self.actor_lr, self.critic_lr),
                 "positive step sizes")
-        check_choice("algo.critic_target", self.critic_target, CRITIC_TARGETS)
         check_choice("algo.advantage_source", self.advantage_source, ADVANTAGE_SOURCES)
         require(0.0 <= self.lmbda <= 1.0, "algo.lmbda", self.lmbda, "a number in [0, 1]")
-        require(self.n_steps >= 1, "algo.n_steps", self.n_steps, "an integer >= 1")
-        check_choice("algo.target_update", self.target_update, ("soft", "hard"))
         require(0.0 < self.tau <= 1.0, "algo.tau", self.tau, "a number in (0, 1]")
-        require(self.hard_update_interval >= 1, "algo.hard_update_interval", self.hard_update_interval,
-                "an integer >= 1")
         for name in ("critic_steps", "minibatches", "eps_anneal_frames"):
             require(getattr(self, name) >= 1, f"algo.{name}", getattr(self, name), "an integer >= 1")
         require(0.0 <= self.eps_end <= self.eps_init <= 1.0, "algo.eps_init/eps_end", (self.eps_init, self.eps_end),
                 "0 <= eps_end <= eps_init <= 1")
         for name in ("entropy_coeff", "logit_penalty"):
             require(getattr(self, name) >= 0, f"algo.{name}", getattr(self, name), "a number >= 0")
-        require(self.reward_scale > 0, "algo.reward_scale", self.reward_scale, "a positive factor")
 
 
 @dataclass

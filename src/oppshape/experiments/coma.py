@@ -141,18 +141,13 @@ def build_coma(
     loss = COMALoss(
         actor, critic, entropy_coeff=algo.entropy_coeff, normalize_advantage=algo.normalize_advantage,
         team_reward=algo.team_reward, advantage_source=algo.advantage_source, logit_penalty=algo.logit_penalty,
-        reward_scale=algo.reward_scale, clip_epsilon=algo.clip_epsilon or None,
     )
     if masked:
         loss.set_keys(action_mask=ACTION_MASK)
-    if algo.critic_target == "td_lambda":
-        loss.make_value_estimator("td_lambda", gamma=algo.gamma, lmbda=algo.lmbda)
-    else:
-        loss.make_value_estimator("n_step", gamma=algo.gamma, n_steps=algo.n_steps)
+    loss.make_value_estimator("td_lambda", gamma=algo.gamma, lmbda=algo.lmbda)
     learner = COMALearner(
         loss, epsilon_head(actor), actor_lr=algo.actor_lr, critic_lr=algo.critic_lr, max_grad_norm=algo.max_grad_norm,
-        target_update=algo.target_update, tau=algo.tau, hard_update_interval=algo.hard_update_interval,
-        critic_steps=algo.critic_steps, minibatches=algo.minibatches, epochs=algo.epochs,
+        tau=algo.tau, critic_steps=algo.critic_steps, minibatches=algo.minibatches,
     )
     return actor, learner
 
