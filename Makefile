@@ -85,23 +85,30 @@ loqa-coin-scaling: $(STAMP)
 coma-matrix-sanity: $(STAMP)
 	$(CLI) experiment=coma_matrix_sanity $(ARGS)
 
-# COMA on the switch riddle without communication, 3 and 4 prisoners x 3 seeds, next to the last-day rule
+# COMA on the switch riddle without communication, 3 and 4 prisoners x 3 seeds (a Hydra multirun, 2 at a time,
+# into runs/coma_switch/n<prisoners>/seed<s>), then the table next to the last-day rule
 coma-switch: $(STAMP)
-	$(PY) scripts/coma_switch.py --agents 3 4 --seeds 0 1 2 --jobs 2 --output docs/results/coma_switch.md $(ARGS)
+	$(COMA_SWEEP) hydra.sweep.dir=runs/coma_switch 'hydra.sweep.subdir=n$${env.n_agents}/seed$${seed}' experiment=coma_switch_3,coma_switch_4 $(ARGS)
+	$(PY) -m oppshape.report coma-switch --runs runs/coma_switch --output docs/results/coma_switch.md
+
+# COMA / MAPPO / IPPO x 3 seeds on every VMAS task: Hydra multiruns (2 at a time) into
+# runs/coma_vmas/<task>/<algo>/seed<s> (COMA with each experiment's own COMA option, then the two baselines),
+# then the table and plot (docs/results/coma_vmas.md / .png)
+COMA_SWEEP := $(CLI) -m hydra/launcher=joblib hydra.launcher.n_jobs=2 seed=0,1,2 trainer.progress=false logger=quiet
+COMA_VMAS := hydra.sweep.dir=runs/coma_vmas 'hydra.sweep.subdir=$${env.scenario}/$${algo.name}/seed$${seed}'
+COMA_TASKS := coma_navigation,coma_balance,coma_transport,coma_simple_spread,coma_give_way
 
 coma-vmas: $(STAMP)
-	$(PY) scripts/coma_vmas.py --jobs 2 --output docs/results/coma_vmas.md $(ARGS)
+	$(COMA_SWEEP) $(COMA_VMAS) experiment=$(COMA_TASKS) $(ARGS)
+	$(COMA_SWEEP) $(COMA_VMAS) experiment=$(COMA_TASKS) algo=mappo,ippo $(ARGS)
+	$(PY) -m oppshape.report coma-vmas --runs runs/coma_vmas --output docs/results/coma_vmas.md
 
 # one task of coma-vmas: COMA / MAPPO / IPPO x 3 seeds, runs shared with coma-vmas (runs/coma_vmas),
 # table printed, plot in runs/coma_vmas/returns_<task>.png
-coma-navigation: $(STAMP)
-	$(PY) scripts/coma_vmas.py --jobs 2 --tasks navigation $(ARGS)
-
-coma-balance: $(STAMP)
-	$(PY) scripts/coma_vmas.py --jobs 2 --tasks balance $(ARGS)
-
-coma-transport: $(STAMP)
-	$(PY) scripts/coma_vmas.py --jobs 2 --tasks transport $(ARGS)
+coma-navigation coma-balance coma-transport coma-simple-spread coma-give-way: coma-%: $(STAMP)
+	$(COMA_SWEEP) $(COMA_VMAS) experiment=coma_$(subst -,_,$*) $(ARGS)
+	$(COMA_SWEEP) $(COMA_VMAS) experiment=coma_$(subst -,_,$*) algo=mappo,ippo $(ARGS)
+	$(PY) -m oppshape.report coma-vmas --runs runs/coma_vmas --tasks $(subst -,_,$*)
 
 # MAPPO on transport with BenchMARL's VMAS recipe, 24M frames, seed 0 (~75 min on one CPU core);
 # checkpoints every 10 iterations, so `python -m oppshape resume=<run dir>` continues a stopped run
@@ -113,16 +120,13 @@ coma-transport-recipe: $(STAMP)
 coma-transport-recipe-coma: $(STAMP)
 	$(CLI) experiment=coma_transport algo=coma_benchmarl seed=0 trainer.iterations=1700 trainer.checkpoint_every=10 $(ARGS)
 
-coma-simple-spread: $(STAMP)
-	$(PY) scripts/coma_vmas.py --jobs 2 --tasks simple_spread $(ARGS)
-
-coma-give-way: $(STAMP)
-	$(PY) scripts/coma_vmas.py --jobs 2 --tasks give_way $(ARGS)
-
 # give_way with 200-step episodes: in the task's 100 steps no agent reaches the passing place in time
 # (scripts/give_way_heuristic.py), so only here does giving way pay; 3 algorithms x 3 seeds x 2.4M frames
+COMA_GIVE_WAY_200 := hydra.sweep.dir=runs/coma_give_way_200 'hydra.sweep.subdir=$${env.scenario}/$${algo.name}/seed$${seed}' experiment=coma_give_way env.max_steps=200 trainer.iterations=400
 coma-give-way-200: $(STAMP)
-	$(PY) scripts/coma_vmas.py --jobs 2 --tasks give_way --set env.max_steps=200 --iterations 400 --out runs/coma_give_way_200 $(ARGS)
+	$(COMA_SWEEP) $(COMA_GIVE_WAY_200) $(ARGS)
+	$(COMA_SWEEP) $(COMA_GIVE_WAY_200) algo=mappo,ippo $(ARGS)
+	$(PY) -m oppshape.report coma-vmas --runs runs/coma_give_way_200 --tasks give_way
 
 dial-switch-3: $(STAMP)
 	$(CLI) experiment=dial_switch_3 $(ARGS)

@@ -25,7 +25,7 @@ import torch
 from vmas_scripted import discrete_move, play, still_action
 
 from oppshape.cli import compose
-from oppshape.envs.vmas_factory import make_vmas_env
+from oppshape.envs import make_env
 
 HOLE_CENTRE_Y = 0.42  # the hole spans y 0.2 .. 0.68; an agent (radius 0.16) inside it clears the corridor
 CLEAR = 0.34  # centre distance at which two agents (radius 0.16 each) no longer touch, with a margin
@@ -88,7 +88,7 @@ def rollout(envs: int, seed: int, team: str, steps: int | None = None) -> tuple[
         raise ValueError(f"team={team!r} is not one of {sorted(TEAMS)}")
     policy = TEAMS[team]
     steps = max_steps() if steps is None else steps
-    env = make_vmas_env("give_way", num_envs=envs, max_steps=steps, seed=seed, **task_kwargs())
+    env = make_env("vmas", scenario="give_way", num_envs=envs, max_steps=steps, seed=seed, **task_kwargs())
     total, last = play(env, policy, steps)
     return float(total.mean()), last["agents", "observation"][..., 0:2]
 

@@ -21,7 +21,7 @@ import torch
 from vmas_scripted import discrete_move, play, still_action, unit
 
 from oppshape.cli import compose
-from oppshape.envs.vmas_factory import make_vmas_env
+from oppshape.envs import make_env
 
 BEHIND = 0.12  # how far behind the package's centre an agent lines up (package half-width 0.075 + agent 0.03)
 
@@ -63,7 +63,7 @@ def mean_return(envs: int, seed: int, team: str, steps: int = 100) -> float:
     if team not in TEAMS:
         raise ValueError(f"team={team!r} is not one of {sorted(TEAMS)}")
     policy = TEAMS[team]
-    env = make_vmas_env("transport", num_envs=envs, max_steps=steps, seed=seed, **task_kwargs())
+    env = make_env("vmas", scenario="transport", num_envs=envs, max_steps=steps, seed=seed, **task_kwargs())
     return float(play(env, policy, steps)[0].mean())
 
 

@@ -2,7 +2,6 @@
 mid-episode exactly, and COMA finds the known optimum of a cooperative coordination game."""
 
 import csv
-import math
 
 import pytest
 import torch
@@ -10,16 +9,9 @@ from omegaconf import OmegaConf
 
 from oppshape.cli import compose, execute, resumed_config
 from oppshape.config import ConfigError, validate
+from oppshape.config.coma import COMAConfig, PPOConfig
+from oppshape.config.envs import MatrixGameEnvConfig, SwitchEnvConfig, VmasEnvConfig
 from oppshape.experiments.coma import build as build_run
-from oppshape.experiments.coma import make_env, optimal_joint_action
-from oppshape.experiments.coma_schemas import (
-    COMAConfig,
-    MatrixGameEnvConfig,
-    PPOConfig,
-    SwitchNoCommEnvConfig,
-    VmasEnvConfig,
-)
-from oppshape.objectives.coma import COMALoss
 
 
 def build(cfg, device):
@@ -33,8 +25,8 @@ ALGOS = ("coma", "mappo", "ippo")
 
 def tiny(algo: str, env: str, **algo_overrides) -> OmegaConf:
     overrides = [f"algo={algo}", f"env={env}", "seed=3", "algo.frames_per_batch=40"]
-    overrides += ["env.num_envs=4", "env.eval_envs=3"]
-    overrides += ["env.max_steps=6"] if env == "vmas" else ["env.episode_length=3"]
+    overrides += ["algo.num_envs=4", "algo.eval_envs=3"]
+    overrides += ["env.max_steps=6"] if env == "vmas" else ["env.payoff=coordination", "env.episode_length=3"]
     overrides += ["algo.minibatch_size=20"] if algo != "coma" else []
     overrides += [f"algo.{key}={value}" for key, value in algo_overrides.items()]
     cfg = compose(overrides)
@@ -51,7 +43,7 @@ def continuous(algo: str) -> OmegaConf:
 
 
 @pytest.mark.parametrize("algo", ALGOS)
-@pytest.mark.parametrize("env", ["vmas", "coma_matrix"])
+@pytest.mark.parametrize("env", ["vmas", "iterated_matrix_game"])
 def test_every_algorithm_collects_updates_and_evaluates(algo: str, env: str) -> None:
     experiment = build(tiny(algo, env), torch.device("cpu"))
     batch = experiment.collect()
@@ -61,7 +53,7 @@ def test_every_algorithm_collects_updates_and_evaluates(algo: str, env: str) -> 
     assert metrics["frames"] == 40
     evaluation = experiment.evaluate()
     assert {"eval_return", "random_return"} <= set(evaluation)
-    if env == "coma_matrix":
+    if env == "iterated_matrix_game":
         assert 0 <= evaluation["optimal_joint_rate"] <= 1
 
 
@@ -85,26 +77,6 @@ def test_coma_refuses_continuous_actions_before_building_anything() -> None:
         build(continuous("coma"), torch.device("cpu"))
 
 
-def test_start_curriculum_changes_training_starts_only_and_follows_the_frames() -> None:
-    cfg = tiny("coma", "vmas")  # 4 envs, 6-step episodes, 10 steps per batch
-    cfg.env.scenario, cfg.env.start_curriculum_frames, cfg.env.start_radius = "transport", 40, 0.1
-    env_cfg = VmasEnvConfig(**OmegaConf.to_container(cfg.env))
-    assert type(make_env(env_cfg, 2, torch.device("cpu"), 0, training=True).base_env.scenario).__name__ == (
-        "TransportNearStart")
-    assert type(make_env(env_cfg, 2, torch.device("cpu"), 0).base_env.scenario).__name__ == "Scenario"  # eval
-
-    def near_share_at(batch, step: int) -> float:
-        assert batch["is_init"][:, step].all()  # every env starts an episode at this step
-        gap = batch["agents", "observation"][:, step, :, 6:8].norm(dim=-1)  # package minus agent position
-        return float((gap <= 0.1061 + 0.03 + 0.1 + 1e-4).float().mean())
-
-    experiment = build(cfg, torch.device("cpu"))
-    first = experiment.collect()
-    assert near_share_at(first, 6) > 0.7  # share 1 before any learning
-    experiment.learner.update(first)  # 40 frames learned from: the curriculum is over
-    assert near_share_at(experiment.collect(), 2) < 0.3
-
-
 def test_recurrent_coma_runs_with_hidden_state_in_the_batch() -> None:
     experiment = build(tiny("coma", "vmas", recurrent=True, minibatches=2), torch.device("cpu"))
     batch = experiment.collect()
@@ -113,24 +85,9 @@ def test_recurrent_coma_runs_with_hidden_state_in_the_batch() -> None:
     experiment.evaluate()
 
 
-def test_clipped_coma_takes_epochs_times_minibatches_actor_steps_per_batch() -> None:
-    experiment = build(tiny("coma", "vmas", clip_epsilon=0.2, epochs=3, minibatches=2), torch.device("cpu"))
-    learner = experiment.learner
-    batch = experiment.collect()
-    untouched = batch.clone()
-    metrics = learner.update(batch)
-    steps = {float(state["step"]) for state in learner.actor_optimizer.state.values()}
-    assert steps == {6.0}
-    assert all(math.isfinite(value) for value in metrics.values())
-    assert (batch == untouched).all()  # advantages were fixed on copies: the caller's batch is left as it was
-    with pytest.raises(ValueError, match="epochs=2; valid: 1, or any integer >= 1 when the loss has a clip_eps"):
-        type(learner)(COMALoss(learner.loss.actor_network, learner.loss.critic_network), learner.epsilon,
-                      actor_lr=1e-3, critic_lr=1e-3, epochs=2)
-
-
 @pytest.mark.parametrize("algo", ALGOS)
 def test_learner_state_restores_the_policy_that_collects(algo: str) -> None:
-    cfg = tiny(algo, "coma_matrix")
+    cfg = tiny(algo, "iterated_matrix_game")
     trained = build(cfg, torch.device("cpu"))
     trained.learner.update(trained.collect())
     fresh = build(cfg, torch.device("cpu"))
@@ -158,19 +115,13 @@ def test_coma_reaches_the_optimal_joint_action_of_a_coordination_game() -> None:
 
 
 RESUME_CASES = {
-    "coma on vmas": ["algo=coma", "env=vmas", "env.num_envs=4", "env.max_steps=6", "algo.frames_per_batch=40"],
-    "mappo on vmas": ["algo=mappo", "env=vmas", "env.num_envs=4", "env.max_steps=6", "algo.frames_per_batch=40",
+    "coma on vmas": ["algo=coma", "env=vmas", "algo.num_envs=4", "env.max_steps=6", "algo.frames_per_batch=40"],
+    "mappo on vmas": ["algo=mappo", "env=vmas", "algo.num_envs=4", "env.max_steps=6", "algo.frames_per_batch=40",
                       "algo.minibatch_size=20"],
-    "mappo on vmas, continuous forces": ["algo=mappo", "env=vmas", "env.num_envs=4", "env.max_steps=6",
+    "mappo on vmas, continuous forces": ["algo=mappo", "env=vmas", "algo.num_envs=4", "env.max_steps=6",
                                          "env.continuous_actions=true", "algo.frames_per_batch=40",
                                          "algo.minibatch_size=20"],
-    "coma on transport with a start curriculum": ["algo=coma", "env=vmas", "env.scenario=transport", "env.num_envs=4",
-                                                  "env.max_steps=6", "env.start_curriculum_frames=100",
-                                                  "algo.frames_per_batch=40"],
-    "clipped coma, 2 epochs, reshuffled chunks": ["algo=coma", "env=vmas", "env.num_envs=4", "env.max_steps=6",
-                                                  "algo.frames_per_batch=40", "algo.clip_epsilon=0.2",
-                                                  "algo.epochs=2", "algo.minibatches=2"],
-    "recurrent coma on the switch": ["experiment=coma_switch_3", "env.num_envs=8", "algo.frames_per_batch=32"],
+    "recurrent coma on the switch": ["experiment=coma_switch_3", "algo.num_envs=8", "algo.frames_per_batch=32"],
 }
 
 
@@ -178,7 +129,7 @@ RESUME_CASES = {
 def test_resume_mid_episode_equals_the_uninterrupted_run(tmp_path, case: str) -> None:
     """Episodes (6 VMAS steps, up to 6 switch days) run across the checkpoint, so the simulator state, the
     collector's running episodes, recurrent states and VMAS's private RNG must all come back."""
-    common = RESUME_CASES[case] + ["seed=5", "env.eval_envs=3", "trainer.eval_every=1", "trainer.checkpoint_every=1",
+    common = RESUME_CASES[case] + ["seed=5", "algo.eval_envs=3", "trainer.eval_every=1", "trainer.checkpoint_every=1",
                                    "trainer.progress=false", "logger.wandb=disabled"]
     straight = execute(compose(common + ["trainer.iterations=3"]), tmp_path / "straight")
     execute(compose(common + ["trainer.iterations=1"]), tmp_path / "split")
@@ -191,7 +142,7 @@ def test_resume_mid_episode_equals_the_uninterrupted_run(tmp_path, case: str) ->
 def test_isolated_evaluation_on_vmas_leaves_training_as_it_was(tmp_path) -> None:
     """VMAS's private RNG is class-wide, so the evaluation env's resets draw from the training env's stream:
     evaluating every iteration instead of only at the end changes training unless the evaluation is isolated."""
-    common = RESUME_CASES["coma on vmas"] + ["seed=5", "env.eval_envs=3", "trainer.iterations=3",
+    common = RESUME_CASES["coma on vmas"] + ["seed=5", "algo.eval_envs=3", "trainer.iterations=3",
                                              "trainer.progress=false", "logger.wandb=disabled"]
 
     def training(isolate: bool, eval_every: int) -> list[tuple[str, str]]:
@@ -205,7 +156,7 @@ def test_isolated_evaluation_on_vmas_leaves_training_as_it_was(tmp_path) -> None
 
 
 def test_switch_without_communication_runs_masked_recurrent_coma_with_a_state_critic() -> None:
-    cfg = compose(["experiment=coma_switch_3", "seed=1", "env.num_envs=8", "env.eval_envs=16",
+    cfg = compose(["experiment=coma_switch_3", "seed=1", "algo.num_envs=8", "algo.eval_envs=16",
                    "algo.frames_per_batch=48"])
     validate(cfg)
     experiment = build(cfg, torch.device("cpu"))
@@ -223,8 +174,14 @@ def test_switch_without_communication_runs_masked_recurrent_coma_with_a_state_cr
 @pytest.mark.parametrize("baseline", ["mappo", "ippo"])
 def test_switch_without_communication_refuses_the_memoryless_baselines(baseline: str) -> None:
     cfg = compose(["experiment=coma_switch_3", f"algo={baseline}"])
-    with pytest.raises(ConfigError, match=f"env.name='switch_nocomm' needs algo=coma .*the {baseline} baseline"):
+    with pytest.raises(ConfigError, match=f"env.name='switch' needs algo=coma .*the {baseline} baseline"):
         build(cfg, torch.device("cpu"))
+
+
+def test_the_switch_with_its_channel_is_left_to_the_communication_family() -> None:
+    cfg = compose(["experiment=coma_switch_3", "env.communication=true"])
+    with pytest.raises(ConfigError, match="env.communication=true: the COMA family plays the switch riddle without"):
+        validate(cfg)
 
 
 def test_navigation_tunes_only_comas_actor_step_size() -> None:
@@ -246,10 +203,10 @@ def test_vmas_experiments_give_every_algorithm_the_same_batch(task: str) -> None
 
 RECIPE_OPTIONS = {
     "mappo_benchmarl": ("mappo", ["algo.frames_per_batch=60000", "algo.lr=0.00005", "algo.gamma=0.9",
-                                  "algo.minibatch_size=4096", "algo.actor_hidden=256", "algo.critic_hidden=256"]),
+                                  "algo.minibatch_size=4096", "algo.actor_hidden_size=256", "algo.critic_hidden_size=256"]),
     "coma_benchmarl": ("coma", ["algo.frames_per_batch=60000", "algo.gamma=0.9", "algo.actor_lr=0.0001",
-                                "algo.critic_lr=0.0005", "algo.minibatches=30", "algo.actor_hidden=256",
-                                "algo.critic_hidden=256", "algo.advantage_source=returns"]),
+                                "algo.critic_lr=0.0005", "algo.minibatches=30", "algo.actor_hidden_size=256",
+                                "algo.critic_hidden_size=256", "algo.advantage_source=returns"]),
 }
 
 
@@ -265,26 +222,18 @@ def test_recipe_options_are_the_documented_transport_overrides(option: str) -> N
     assert by_option.algo.name == base
 
 
-def test_optimal_joint_action_is_brute_forced_from_the_payoff() -> None:
-    assert optimal_joint_action(MatrixGameEnvConfig(payoff="coordination")).tolist() == [0, 0]
-    assert optimal_joint_action(MatrixGameEnvConfig(payoff="deadlock")).tolist() == [1, 1]
-
-
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: COMAConfig(critic_target="gae"), "algo.critic_target='gae'; expected one of td_lambda, n_step"),
         (lambda: COMAConfig(eps_init=0.1, eps_end=0.5), "eps_end <= eps_init"),
-        (lambda: COMAConfig(target_update="polyak"), "soft or hard"),
+        (lambda: COMAConfig(advantage_source="gae"), "algo.advantage_source='gae'; valid choices: q, returns"),
+        (lambda: COMAConfig(tau=0.0), "algo.tau=0.0; expected a number in"),
         (lambda: PPOConfig(clip_epsilon=1.5), "algo.clip_epsilon"),
-        (lambda: COMAConfig(clip_epsilon=1.0), "algo.clip_epsilon=1.0; expected 0"),
-        (lambda: COMAConfig(epochs=3), "algo.epochs=3; expected 1, or an integer > 1 together with algo.clip_eps"),
-        (lambda: VmasEnvConfig(scenario="football"), "env.scenario='football'; expected one of navigation"),
-        (lambda: VmasEnvConfig(start_curriculum_frames=1000), "env.start_curriculum_frames=1000; expected 0 for "
-         "env.scenario='navigation'"),
-        (lambda: VmasEnvConfig(scenario="transport", start_radius=0.0), "env.start_radius=0.0; expected a positive"),
+        (lambda: VmasEnvConfig(scenario="football"), "env.scenario='football'; valid choices: navigation"),
+        (lambda: COMAConfig(num_envs=0), "algo.num_envs=0; expected an integer >= 1"),
+        (lambda: PPOConfig(eval_envs=0), "algo.eval_envs=0; expected an integer >= 1"),
         (lambda: MatrixGameEnvConfig(payoff="ipd2"), "env.payoff='ipd2'"),
-        (lambda: SwitchNoCommEnvConfig(n_agents=1), "env.n_agents=1; expected an integer >= 2"),
+        (lambda: SwitchEnvConfig(n_agents=1), "env.n_agents=1; expected an integer >= 2"),
     ],
 )
 def test_bad_values_are_named_with_valid_choices(make, message: str) -> None:
@@ -295,5 +244,5 @@ def test_bad_values_are_named_with_valid_choices(make, message: str) -> None:
 def test_config_typos_fail_before_any_work() -> None:
     with pytest.raises(ConfigError, match="unknown key"):
         validate(compose(["algo=coma", "env=vmas", "+algo.actor_learning_rate=0.1"]))
-    with pytest.raises(ValueError, match="frames_per_batch=50 must be a multiple of env.num_envs=4"):
-        build(tiny("coma", "coma_matrix", frames_per_batch=50), torch.device("cpu"))
+    with pytest.raises(ConfigError, match="algo.frames_per_batch=50; expected a multiple of algo.num_envs=4"):
+        tiny("coma", "iterated_matrix_game", frames_per_batch=50)

@@ -1,4 +1,4 @@
-"""COMA critic targets against hand-computed sequences: TD(lambda) and n-step, truncation vs termination.
+"""COMA critic targets against hand-computed sequences: TD(lambda), truncation vs termination.
 
 One sequence of four steps, gamma = 0.9, rewards r = (1, 2, 3, 4), bootstrap values of the next states
 V = (10, 20, 30, 40) (V[t] is the value of the state reached after step t). Three cases: no episode end,
@@ -9,7 +9,7 @@ an end after step 1 by time limit (truncated: bootstrap from V[1]), and a real e
 import pytest
 import torch
 
-from oppshape.objectives.coma_targets import n_step_targets, td_lambda_targets
+from oppshape.objectives.coma_targets import td_lambda_targets
 
 REWARD = torch.tensor([1.0, 2.0, 3.0, 4.0]).unsqueeze(-1)
 NEXT_VALUE = torch.tensor([10.0, 20.0, 30.0, 40.0]).unsqueeze(-1)
@@ -32,18 +32,6 @@ TD_LAMBDA_EXPECTED = {
     "terminated_at_1": [6.4, 2.0, 34.5, 40.0],
 }
 
-# n = 2: G_t = r_t + 0.9 r_{t+1} + 0.81 V_{t+1}, cut at an episode end or the batch end
-N_STEP_EXPECTED = {
-    # 1 + 1.8 + 16.2; 2 + 2.7 + 24.3; 3 + 3.6 + 32.4; 4 + 36 (batch end after one step)
-    "running": [19.0, 29.0, 39.0, 40.0],
-    # G_0 = 1 + 0.9 * 2 + 0.81 * 20 (truncated after step 1 bootstraps from V_1: same as running)
-    # G_1 = 2 + 0.9 * 20
-    "truncated_at_1": [19.0, 20.0, 39.0, 40.0],
-    # G_0 = 1 + 0.9 * 2; G_1 = 2
-    "terminated_at_1": [2.8, 2.0, 39.0, 40.0],
-}
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_td_lambda_matches_hand_computed(case: str) -> None:
     done, terminated = CASES[case]
@@ -52,34 +40,25 @@ def test_td_lambda_matches_hand_computed(case: str) -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_n_step_matches_hand_computed(case: str) -> None:
+def test_lambda_zero_is_the_one_step_return(case: str) -> None:
+    """``COMALoss.make_value_estimator(ValueEstimators.TD0)`` is TD(lambda = 0): ``r_t + gamma V_{t+1}``."""
     done, terminated = CASES[case]
-    got = n_step_targets(0.9, 2, NEXT_VALUE, REWARD, done, terminated)
-    torch.testing.assert_close(got.squeeze(-1), torch.tensor(N_STEP_EXPECTED[case]))
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_one_step_return_is_td0(case: str) -> None:
-    done, terminated = CASES[case]
-    got = n_step_targets(0.9, 1, NEXT_VALUE, REWARD, done, terminated)
+    got = td_lambda_targets(0.9, 0.0, NEXT_VALUE, REWARD, done, terminated)
     torch.testing.assert_close(got, REWARD + 0.9 * NEXT_VALUE * ~terminated)
 
 
-def test_long_n_step_equals_lambda_one_and_is_vectorised_over_batch() -> None:
+def test_td_lambda_is_vectorised_over_batch() -> None:
     torch.manual_seed(0)
     shape = (3, 5, 9, 1)  # [envs, agents, T, 1]
     reward, value = torch.randn(shape), torch.randn(shape)
     done = torch.rand(shape) < 0.2
     terminated = done & (torch.rand(shape) < 0.5)
-    monte_carlo = n_step_targets(0.95, 50, value, reward, done, terminated)
-    torch.testing.assert_close(monte_carlo, td_lambda_targets(0.95, 1.0, value, reward, done, terminated))
+    batched = td_lambda_targets(0.95, 0.8, value, reward, done, terminated)
     for env in range(3):  # each batch row alone gives the same numbers
-        alone = n_step_targets(0.95, 3, value[env], reward[env], done[env], terminated[env])
-        torch.testing.assert_close(alone, n_step_targets(0.95, 3, value, reward, done, terminated)[env])
+        alone = td_lambda_targets(0.95, 0.8, value[env], reward[env], done[env], terminated[env])
+        torch.testing.assert_close(alone, batched[env])
 
 
 def test_bad_arguments_are_named() -> None:
-    with pytest.raises(ValueError, match="n_steps must be >= 1"):
-        n_step_targets(0.9, 0, NEXT_VALUE, REWARD, NO_END, NO_END)
     with pytest.raises(ValueError, match="share one shape"):
         td_lambda_targets(0.9, 0.5, NEXT_VALUE, REWARD[:3], NO_END, NO_END)

@@ -1,8 +1,7 @@
 """VMAS tasks through TorchRL's ``VmasEnv``: many parallel envs on CPU or CUDA.
 
 Actions are discrete by default (COMA needs them); ``continuous_actions=True`` gives VMAS's native force
-actions, the setting of the VMAS paper's benchmarks, for the PPO baselines. ``near_package_starts`` builds
-transport as ``TransportNearStart``, whose share of agents-next-to-the-package starts a curriculum anneals.
+actions, the setting of the VMAS paper's benchmarks, for the PPO baselines.
 
 The time limit is applied by TorchRL's ``StepCounter`` rather than VMAS's ``max_steps``: VMAS marks the
 horizon as ``terminated``, which would stop value targets from bootstrapping; ``StepCounter`` marks it as
@@ -18,10 +17,7 @@ import torch
 from torchrl.envs import Compose, InitTracker, RewardSum, StepCounter, TransformedEnv
 from torchrl.envs.libs.vmas import VmasEnv
 
-from oppshape.envs.transport_start import TransportNearStart
-
-#: Scenarios this factory accepts (the COMA / MAPPO / IPPO comparison tasks).
-VMAS_SCENARIOS: tuple[str, ...] = ("navigation", "balance", "transport", "simple_spread", "give_way")
+from oppshape.config.envs import VMAS_SCENARIOS
 
 
 def make_vmas_env(
@@ -31,7 +27,6 @@ def make_vmas_env(
     device: torch.device | str = "cpu",
     seed: int | None = 0,
     continuous_actions: bool = False,
-    near_package_starts: bool = False,
     **scenario_kwargs: Any,
 ) -> TransformedEnv:
     """A batched VMAS env with integer actions ``("agents", "action")`` ``[num_envs, n_agents]`` (with
@@ -47,12 +42,10 @@ def make_vmas_env(
         raise ValueError(f"num_envs must be >= 1, got {num_envs}")
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
-    if near_package_starts and scenario != "transport":
-        raise ValueError(f"near_package_starts needs scenario 'transport', got {scenario!r}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         env = VmasEnv(
-            TransportNearStart() if near_package_starts else scenario,
+            scenario,
             num_envs=num_envs,
             continuous_actions=continuous_actions,
             categorical_actions=True,

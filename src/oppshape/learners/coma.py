@@ -3,24 +3,19 @@
 Foerster et al. (AAAI 2018), Algorithm 1, vectorised: pymarl trains the critic once per time step of a
 small batch of episodes; here a ``[envs, T]`` batch (or each of ``minibatches`` env chunks of it) is one
 critic step (``critic_steps`` > 1 adds critic-only steps first) followed by one actor step, which uses the
-advantages of the same forward pass, i.e. the critic before its step, as EPyMARL does.
-
-With a clipped loss (``COMALoss(clip_epsilon=...)``) the advantages and ``pi_old`` of every chunk are fixed
-first, with the critic and policy that met the batch, and ``epochs`` passes (env chunks reshuffled after the
-first) reuse them, as PPO does; the loss normalises them over each chunk it meets (TorchRL's PPO does the same
-per minibatch).
+advantages of the same forward pass, i.e. the critic before its step, as EPyMARL does. The target critic
+follows by Polyak averaging (TorchRL's ``SoftUpdate``) after every step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import torch
 from tensordict import TensorDictBase
-from torchrl.objectives import HardUpdate, SoftUpdate
+from torchrl.objectives import SoftUpdate
 
-from oppshape.learners.episode_stats import episode_stats
+from oppshape.rollouts.episode_stats import episode_stats
 from oppshape.learners.optim import clipped_step
 from oppshape.modules.coma_actor import EpsilonSoftmax
 from oppshape.objectives.coma import COMALoss
@@ -34,14 +29,11 @@ class COMALearner:
         epsilon: the actor's exploration head; advanced by the frames of every batch.
         actor_lr, critic_lr: Adam step sizes.
         max_grad_norm: gradient-norm clip per group (pymarl: 10).
-        target_update: ``"soft"`` (Polyak ``tau`` per update) or ``"hard"`` (copy every
-            ``hard_update_interval`` updates).
+        tau: Polyak step of the target critic per update.
         critic_steps: critic gradient steps per minibatch (>= 1); the extra ones come first.
         minibatches: the batch's envs are split into this many chunks, each giving one critic and one actor
             step in turn (1: one step on the whole batch). Every frame is still used once; later chunks were
             collected by a policy a few small steps older.
-        epochs: passes over each batch (> 1 needs the loss's ``clip_epsilon``: reusing a batch for plain
-            policy-gradient steps is off-policy and unbounded).
     """
 
     def __init__(
@@ -52,17 +44,10 @@ class COMALearner:
         actor_lr: float,
         critic_lr: float,
         max_grad_norm: float = 10.0,
-        target_update: str = "soft",
         tau: float = 0.01,
-        hard_update_interval: int = 200,
         critic_steps: int = 1,
         minibatches: int = 1,
-        epochs: int = 1,
     ) -> None:
-        if epochs < 1 or (epochs > 1 and loss.clip_epsilon is None):
-            raise ValueError(f"epochs={epochs}; valid: 1, or any integer >= 1 when the loss has a clip_epsilon")
-        if target_update not in ("soft", "hard"):
-            raise ValueError(f"target_update={target_update!r}; valid choices: soft, hard")
         if critic_steps < 1 or minibatches < 1:
             raise ValueError(f"critic_steps and minibatches must be >= 1, got {critic_steps}, {minibatches}")
         self.loss = loss
@@ -70,17 +55,12 @@ class COMALearner:
         self.max_grad_norm = max_grad_norm
         self.critic_steps = critic_steps
         self.minibatches = minibatches
-        self.epochs = epochs
         self.actor_params = list(loss.actor_network_params.values(True, True))
         self.actor_params = [p for p in self.actor_params if p.requires_grad]
         self.critic_params = [p for p in loss.critic_network_params.values(True, True) if p.requires_grad]
         self.actor_optimizer = torch.optim.Adam(self.actor_params, lr=actor_lr)
         self.critic_optimizer = torch.optim.Adam(self.critic_params, lr=critic_lr)
-        self.target_updater: SoftUpdate | HardUpdate = (
-            SoftUpdate(loss, tau=tau)
-            if target_update == "soft"
-            else HardUpdate(loss, value_network_update_interval=hard_update_interval)
-        )
+        self.target_updater = SoftUpdate(loss, tau=tau)
         self.frames = 0
 
     def _step(self, optimizer: torch.optim.Optimizer, params: list[torch.Tensor], loss: torch.Tensor) -> torch.Tensor:
@@ -97,23 +77,10 @@ class COMALearner:
         return {**{key: value.detach() for key, value in losses.items()}, "grad_norm_actor": actor_norm,
                 "grad_norm_critic": critic_norm}
 
-    def _fix_advantages(self, chunks: list[TensorDictBase]) -> TensorDictBase:
-        """Each chunk's targets, advantages and ``pi_old`` from the current networks, stored; the batch again."""
-        with torch.no_grad():
-            for chunk in chunks:
-                self.loss(chunk)
-        return torch.cat(chunks, dim=0)
-
     def update(self, batch: TensorDictBase) -> dict[str, float]:
-        """``epochs`` passes over ``batch`` ``[envs, T]``, each ``minibatches`` chunks of whole env sequences."""
+        """One pass over ``batch`` ``[envs, T]`` in ``minibatches`` chunks of whole env sequences."""
         chunk_size = -(-batch.shape[0] // self.minibatches)
-        passes: Iterable[TensorDictBase] = [batch]
-        if self.loss.clip_epsilon is not None:
-            fixed = self._fix_advantages([chunk.copy() for chunk in batch.split(chunk_size, dim=0)])
-            # lazy: each reshuffle is drawn after the previous pass's steps
-            passes = (fixed if epoch == 0 else fixed[torch.randperm(fixed.shape[0], device=fixed.device)]
-                      for epoch in range(self.epochs))
-        per_chunk = [self._update_chunk(chunk) for data in passes for chunk in data.split(chunk_size, dim=0)]
+        per_chunk = [self._update_chunk(chunk) for chunk in batch.split(chunk_size, dim=0)]
         metrics = {key: float(sum(m[key] for m in per_chunk)) / len(per_chunk) for key in per_chunk[0]}
         frames = batch.numel()
         self.frames += frames
@@ -126,7 +93,6 @@ class COMALearner:
             "loss": self.loss.state_dict(),
             "actor_optimizer": self.actor_optimizer.state_dict(),
             "critic_optimizer": self.critic_optimizer.state_dict(),
-            "hard_update_counter": getattr(self.target_updater, "counter", 0),
             "frames": self.frames,
         }
 
@@ -134,6 +100,4 @@ class COMALearner:
         self.loss.load_state_dict(state["loss"])
         self.actor_optimizer.load_state_dict(state["actor_optimizer"])
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
-        if isinstance(self.target_updater, HardUpdate):
-            self.target_updater.counter = state["hard_update_counter"]
         self.frames = state["frames"]

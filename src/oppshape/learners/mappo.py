@@ -14,7 +14,7 @@ import torch
 from tensordict import TensorDictBase
 from torchrl.objectives import ClipPPOLoss
 
-from oppshape.learners.episode_stats import episode_stats
+from oppshape.rollouts.episode_stats import episode_stats
 from oppshape.learners.optim import clipped_step
 
 

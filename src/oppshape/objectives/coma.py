@@ -6,7 +6,7 @@ Foerster et al., "Counterfactual Multi-Agent Policy Gradients" (AAAI 2018). One 
     A_a(s, u) = Q(s, u) - sum_{u'_a} pi_a(u'_a | tau_a) Q(s, (u^{-a}, u'_a))            (COMA eq. 4)
 
 and the decentralised actors follow ``g = E[sum_a grad log pi_a(u_a | tau_a) A_a(s, u)]`` (eq. 5). The critic
-regresses ``Q(s_t, u_t)`` on TD(lambda) (default, lambda = 0.8) or n-step targets built from a target critic.
+regresses ``Q(s_t, u_t)`` on TD(lambda) targets (COMA paper: lambda = 0.8) built from a target critic.
 """
 
 from __future__ import annotations
@@ -22,21 +22,18 @@ from torchrl.modules.tensordict_module.rnn import set_recurrent_mode
 from torchrl.objectives import LossModule
 from torchrl.objectives.utils import ValueEstimators, distance_loss
 
-from oppshape.objectives.coma_targets import n_step_targets, td_lambda_targets
+from oppshape.objectives.coma_targets import td_lambda_targets
 
-CRITIC_TARGETS = ("td_lambda", "n_step")
 LOSS_FUNCTIONS = ("l2", "l1", "smooth_l1")
 ADVANTAGE_SOURCES = ("q", "returns")
 
 
 @dataclass
 class COMATargetConfig:
-    """How critic targets are built: ``kind`` in ``CRITIC_TARGETS``, discount, lambda, look-ahead."""
+    """How critic targets are built: TD(lambda) with discount ``gamma`` and ``lmbda``."""
 
-    kind: str = "td_lambda"
     gamma: float = 0.99
     lmbda: float = 0.8
-    n_steps: int = 5
 
 
 class COMALoss(LossModule):
@@ -60,7 +57,7 @@ class COMALoss(LossModule):
             False each agent's critic output regresses its own return.
         loss_critic_type: ``"l2"``, ``"l1"`` or ``"smooth_l1"``.
         advantage_source: ``"q"`` (COMA eq. 4: ``Q(s, u)`` minus the counterfactual baseline) or ``"returns"``
-            (the critic target, i.e. the TD(lambda) / n-step return of the taken joint action, minus the same
+            (the critic target, i.e. the TD(lambda) return of the taken joint action, minus the same
             baseline). The baseline does not depend on agent a's own action, so both are unbiased policy
             gradients; ``"returns"`` keeps the critic's errors on the taken action out of the advantage
             (useful while the critic is still poor, e.g. with sparse rewards) at the price of more variance.
@@ -68,17 +65,6 @@ class COMALoss(LossModule):
             Adam keeps pushing an action that is bad early on at a constant rate, so its logit runs off and the
             softmax saturates; the policy gradient then vanishes there for good, also where the action later
             becomes the best one. The penalty's pull grows with the logit gap and keeps it finite.
-        reward_scale: factor on the rewards in the critic targets, so Q-values are in scaled units. A fresh
-            critic's outputs are of order 0.1 and Adam moves weights at a rate that ignores the loss's scale,
-            so a critic meets rewards of ~1e-3 per step (VMAS transport) only slowly, and its errors swamp the
-            differences between actions; normalised advantages make the actor's step scale-free.
-        clip_epsilon: ``None`` (default) for COMA's own actor gradient, eq. 5. A number in (0, 1) makes the actor
-            loss PPO's clipped surrogate ``-min(r A, clip(r, 1 - eps, 1 + eps) A)`` with
-            ``r = pi_a(u_a) / pi_old(u_a)``, so one batch can be reused for several actor steps
-            (:class:`oppshape.learners.coma.COMALearner` ``epochs``) without the policy running away from the
-            one that collected it. The first call on a batch stores ``pi_old`` and the advantage (with the critic
-            and policy of that moment); later calls read them back, as PPO fixes its advantages per batch. On
-            the first call ``r = 1`` and the gradient is eq. 5's.
 
     Returns from ``forward``: ``loss_actor`` (eq. 5, negated), ``loss_entropy``, ``loss_critic`` (and
     ``loss_logits`` when ``logit_penalty > 0``; the actor's step minimises every loss but the critic's), and
@@ -122,8 +108,7 @@ class COMALoss(LossModule):
             action_value: the critic's output ``[*B, T, n, A]``. Defaults to ``("agents", "action_value")``.
             action_mask: available actions ``[*B, T, n, A]`` (bool), or ``None`` when every action is
                 always available. Defaults to ``None``.
-            advantage: written: the counterfactual advantage ``[*B, T, n, 1]``, before normalisation (with
-                ``clip_epsilon`` written on the first call on a batch and read back, then normalised, on later ones).
+            advantage: written: the counterfactual advantage ``[*B, T, n, 1]``, before normalisation.
                 Defaults to ``("agents", "advantage")``.
             value_target: the critic target ``[*B, T, n, 1]``: computed and written on the first call on a batch,
                 read back on later calls (the target critic does not move between the steps on one batch).
@@ -134,9 +119,6 @@ class COMALoss(LossModule):
                 Defaults to ``"done"``.
             terminated: under ``"next"``, ``[*B, T, 1]``: the episode really ended (no bootstrap).
                 Defaults to ``"terminated"``.
-            sample_log_prob: with ``clip_epsilon`` only: ``log pi_old`` of the taken action ``[*B, T, n, 1]``,
-                written on the first call on a batch, read back on later ones.
-                Defaults to ``("agents", "sample_log_prob")``.
         """
 
         action: NestedKey = ("agents", "action")
@@ -149,7 +131,6 @@ class COMALoss(LossModule):
         reward: NestedKey = ("agents", "reward")
         done: NestedKey = "done"
         terminated: NestedKey = "terminated"
-        sample_log_prob: NestedKey = ("agents", "sample_log_prob")
 
     tensor_keys: _AcceptedKeys
     default_keys = _AcceptedKeys
@@ -174,15 +155,9 @@ class COMALoss(LossModule):
         loss_critic_type: str = "l2",
         advantage_source: str = "q",
         logit_penalty: float = 0.0,
-        reward_scale: float = 1.0,
-        clip_epsilon: float | None = None,
     ) -> None:
-        if clip_epsilon is not None and not 0.0 < clip_epsilon < 1.0:
-            raise ValueError(f"clip_epsilon must be None or in (0, 1), got {clip_epsilon}")
         if logit_penalty < 0:
             raise ValueError(f"logit_penalty must be >= 0, got {logit_penalty}")
-        if not reward_scale > 0:
-            raise ValueError(f"reward_scale must be > 0, got {reward_scale}")
         if advantage_source not in ADVANTAGE_SOURCES:
             raise ValueError(f"advantage_source={advantage_source!r}; valid choices: {', '.join(ADVANTAGE_SOURCES)}")
         if loss_critic_type not in LOSS_FUNCTIONS:
@@ -198,8 +173,6 @@ class COMALoss(LossModule):
         self.loss_critic_type = loss_critic_type
         self.advantage_source = advantage_source
         self.logit_penalty = logit_penalty
-        self.reward_scale = reward_scale
-        self.clip_epsilon = clip_epsilon
 
     @property
     def in_keys(self) -> list[NestedKey]:
@@ -215,34 +188,30 @@ class COMALoss(LossModule):
         """Targets read keys straight from ``tensor_keys``; nothing to forward."""
 
     def make_value_estimator(self, value_type: str | ValueEstimators | None = None, **hyperparams) -> COMALoss:
-        """Choose the critic target: ``"td_lambda"`` (default; ``gamma``, ``lmbda``) or ``"n_step"`` (``gamma``,
-        ``n_steps``). TorchRL names are accepted too: ``TDLambda``, ``TD0`` (1-step) and ``TD1`` (lambda=1).
+        """Choose the critic target: TD(lambda) (``"td_lambda"``, ``gamma``, ``lmbda``). TorchRL names are
+        accepted too: ``TDLambda``, ``TD0`` (lambda = 0: the 1-step target) and ``TD1`` (lambda = 1).
         """
         hyperparams.pop("device", None)  # targets are computed on the batch's device
         aliases = {
-            None: ("td_lambda", {}),
-            ValueEstimators.TDLambda: ("td_lambda", {}),
-            ValueEstimators.TD1: ("td_lambda", {"lmbda": 1.0}),
-            ValueEstimators.TD0: ("n_step", {"n_steps": 1}),
-            **{name: (name, {}) for name in CRITIC_TARGETS},
+            None: {},
+            "td_lambda": {},
+            ValueEstimators.TDLambda: {},
+            ValueEstimators.TD1: {"lmbda": 1.0},
+            ValueEstimators.TD0: {"lmbda": 0.0},
         }
         if value_type not in aliases:
             raise ValueError(
-                f"unknown critic target {value_type!r}; valid choices: {', '.join(CRITIC_TARGETS)}, "
+                f"unknown critic target {value_type!r}; valid choices: td_lambda, "
                 "ValueEstimators.TDLambda, ValueEstimators.TD0, ValueEstimators.TD1"
             )
-        kind, fixed = aliases[value_type]
-        valid = {"gamma", "lmbda"} if kind == "td_lambda" else {"gamma", "n_steps"}
-        unknown = set(hyperparams) - valid
+        unknown = set(hyperparams) - {"gamma", "lmbda"}
         if unknown:
-            raise ValueError(
-                f"critic target {kind!r} got unknown hyperparameters {sorted(unknown)}; valid: {sorted(valid)}"
-            )
-        config = COMATargetConfig(kind=kind, **{**hyperparams, **fixed})
-        if not 0.0 <= config.gamma <= 1.0 or not 0.0 <= config.lmbda <= 1.0 or config.n_steps < 1:
-            raise ValueError(f"need 0 <= gamma, lmbda <= 1 and n_steps >= 1, got {config}")
+            raise ValueError(f"critic target got unknown hyperparameters {sorted(unknown)}; valid: ['gamma', 'lmbda']")
+        config = COMATargetConfig(**{**hyperparams, **aliases[value_type]})
+        if not 0.0 <= config.gamma <= 1.0 or not 0.0 <= config.lmbda <= 1.0:
+            raise ValueError(f"need 0 <= gamma, lmbda <= 1, got {config}")
         self._value_estimator = config
-        self.value_type = kind
+        self.value_type = "td_lambda"
         return self
 
     @property
@@ -290,7 +259,7 @@ class COMALoss(LossModule):
 
     @torch.no_grad()
     def critic_targets(self, tensordict: TensorDictBase) -> torch.Tensor:
-        """TD(lambda) or n-step targets ``[*B, T, n, 1]`` for ``Q(s_t, u_t)`` from the target critic.
+        """TD(lambda) targets ``[*B, T, n, 1]`` for ``Q(s_t, u_t)`` from the target critic.
 
         The bootstrap after step ``t`` is ``Q_target(s_{t+1}, u_{t+1})`` with the joint action actually taken
         next (SARSA, as in COMA/pymarl); where the batch holds no next action (the episode ended or the batch
@@ -328,15 +297,10 @@ class COMALoss(LossModule):
                 terminated.unsqueeze(-2).expand(*terminated.shape[:-1], n_agents, 1),
             )
         ]
-        if config.kind == "td_lambda":
-            targets = td_lambda_targets(config.gamma, config.lmbda, *agent_major)
-        else:
-            targets = n_step_targets(config.gamma, config.n_steps, *agent_major)
-        return targets.transpose(-3, -2)
+        return td_lambda_targets(config.gamma, config.lmbda, *agent_major).transpose(-3, -2)
 
     def _agent_reward(self, reward: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-        """Per-agent rewards ``[*B, T, n, 1]`` times ``reward_scale``; a shared reward is broadcast,
-        ``team_reward`` averages."""
+        """Per-agent rewards ``[*B, T, n, 1]``; a shared reward is broadcast, ``team_reward`` averages."""
         if reward.shape == shape[:-2] + (1,):
             reward = reward.unsqueeze(-2)
         elif reward.shape != shape:
@@ -345,7 +309,7 @@ class COMALoss(LossModule):
             )
         if self.team_reward:
             reward = reward.mean(-2, keepdim=True)
-        return (reward * self.reward_scale).expand(shape)
+        return reward.expand(shape)
 
     def _targets(self, tensordict: TensorDictBase) -> torch.Tensor:
         """``tensor_keys.value_target`` if the batch already holds it, else :meth:`critic_targets` (stored)."""
@@ -365,36 +329,17 @@ class COMALoss(LossModule):
         self, tensordict: TensorDictBase, probs: torch.Tensor, q_values: torch.Tensor, q_taken: torch.Tensor,
         targets: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The counterfactual advantage ``[*B, T, n, 1]`` (normalised if asked) and its raw mean.
-
-        The raw advantage is what the batch keeps (TorchRL's convention: losses normalise what they read), so
-        with ``clip_epsilon`` the advantage fixed on the first call is reused and normalised over this chunk.
-        """
-        advantage = tensordict.get(self.tensor_keys.advantage, None) if self.clip_epsilon is not None else None
+        """The counterfactual advantage ``[*B, T, n, 1]`` (normalised if asked) and its raw mean; the batch keeps
+        the raw one (TorchRL's convention: losses normalise what they read)."""
         with torch.no_grad():
-            if advantage is None:
-                # COMA eq. 4: the counterfactual baseline marginalises agent a's own action under its policy
-                baseline = (probs * q_values).sum(-1, keepdim=True)
-                advantage = (q_taken if self.advantage_source == "q" else targets) - baseline
-                tensordict.set(self.tensor_keys.advantage, advantage)
+            # COMA eq. 4: the counterfactual baseline marginalises agent a's own action under its policy
+            baseline = (probs * q_values).sum(-1, keepdim=True)
+            advantage = (q_taken if self.advantage_source == "q" else targets) - baseline
+            tensordict.set(self.tensor_keys.advantage, advantage)
             advantage_mean = advantage.mean()
             if self.normalize_advantage and advantage.numel() > 1:
                 advantage = (advantage - advantage_mean) / advantage.std().clamp_min(1e-6)
         return advantage, advantage_mean
-
-    def _actor_objective(
-        self, tensordict: TensorDictBase, log_prob: torch.Tensor, advantage: torch.Tensor
-    ) -> torch.Tensor:
-        """COMA eq. 5 (``clip_epsilon`` None), or PPO's clipped surrogate against the stored ``pi_old``."""
-        if self.clip_epsilon is None:
-            return (advantage * log_prob).mean()
-        old_log_prob = tensordict.get(self.tensor_keys.sample_log_prob, None)
-        if old_log_prob is None:
-            old_log_prob = log_prob.detach()
-            tensordict.set(self.tensor_keys.sample_log_prob, old_log_prob)
-        ratio = (log_prob - old_log_prob).exp()
-        clipped = ratio.clamp(1.0 - self.clip_epsilon, 1.0 + self.clip_epsilon)
-        return torch.minimum(ratio * advantage, clipped * advantage).mean()
 
     def forward(self, tensordict: TensorDictBase) -> TensorDict:
         action = tensordict.get(self.tensor_keys.action).unsqueeze(-1)  # [*B, T, n, 1]
@@ -411,7 +356,7 @@ class COMALoss(LossModule):
         return TensorDict(
             {
                 **penalty,
-                "loss_actor": -self._actor_objective(tensordict, log_prob, advantage),
+                "loss_actor": -(advantage * log_prob).mean(),  # COMA eq. 5, negated
                 "loss_entropy": -self.entropy_coeff * entropy.mean(),
                 "loss_critic": distance_loss(q_taken, targets, self.loss_critic_type).mean(),
                 "entropy": entropy.mean().detach(),

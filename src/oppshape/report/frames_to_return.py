@@ -1,15 +1,16 @@
-"""Frames at which each run's smoothed training return first reaches given levels, as a markdown table.
+"""``python -m oppshape.report frames-to-return``: frames at which each run's smoothed training return first
+reaches given levels, as a Markdown table.
 
 The "how much slower" numbers in docs/RESULTS.md (e.g. COMA vs MAPPO on transport) are read this way: a
 rolling mean over the last ``--window`` logged rows, so one lucky batch does not count as reaching a level.
-    python scripts/frames_to_return.py --run runs/a:"MAPPO s0" --run runs/b:"COMA s0" --levels 0.1 1.0
+    python -m oppshape.report frames-to-return --run runs/a:"MAPPO s0" --run runs/b:"COMA s0" --levels 0.1 1.0
 """
 
 from __future__ import annotations
 
 import argparse
 
-from plot_curves import curve, run_and_label  # a sibling script: scripts/ is on the path when run
+from oppshape.report.curves import curve, run_and_label
 
 
 def frames_to_reach(points: list[tuple[float, float]], levels: list[float], window: int) -> dict[float, float | None]:
@@ -38,15 +39,9 @@ def table(rows: list[tuple[str, dict[float, float | None], float]], levels: list
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", action="append", required=True, help="DIR:LABEL (repeat)")
-    parser.add_argument("--key", default="train_return", help="metric column (default: train_return)")
-    parser.add_argument("--levels", type=float, nargs="+", default=[0.1, 0.5, 1.0])
-    parser.add_argument("--window", type=int, default=10, help="rows in the rolling mean (default: 10)")
-    args = parser.parse_args()
+def report(args: argparse.Namespace) -> None:
     if args.window < 1:
-        parser.error(f"--window must be at least 1, got {args.window}")
+        raise SystemExit(f"--window must be at least 1, got {args.window}")
     rows = []
     for spec in args.run:
         run, label = run_and_label(spec)
@@ -57,5 +52,12 @@ def main() -> None:
     print(table(rows, args.levels))
 
 
-if __name__ == "__main__":
-    main()
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("frames-to-return", help="frames at which each run's smoothed return first "
+                                   "reaches given levels", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", action="append", required=True, help="DIR:LABEL (repeat)")
+    parser.add_argument("--key", default="train_return", help="metric column (default: train_return)")
+    parser.add_argument("--levels", type=float, nargs="+", default=[0.1, 0.5, 1.0])
+    parser.add_argument("--window", type=int, default=10, help="rows in the rolling mean (default: 10)")
+    parser.set_defaults(func=report)

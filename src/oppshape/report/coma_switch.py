@@ -1,12 +1,11 @@
-"""COMA on the switch riddle without communication: several seeds per prisoner count, next to the references.
+"""``python -m oppshape.report coma-switch``: COMA on the switch riddle without communication, next to the references.
 
-Runs ``python -m oppshape experiment=coma_switch_<n> seed=<s>`` (a run whose ``summary.json`` exists is kept, so
-an interrupted sweep resumes) and prints a Markdown table of the final greedy / sampled returns next to the
+``make coma-switch`` runs ``experiment=coma_switch_3,coma_switch_4 seed=0,1,2`` as a Hydra multirun into
+``<runs>/n<prisoners>/seed<seed>``; this command tabulates the final greedy / sampled returns next to the
 Bayes-optimal last-day rule (the reference without communication), the oracle and a random policy.
 
-    python scripts/coma_switch.py --agents 3 4 --seeds 0 1 2 --output docs/results/coma_switch.md
-    python scripts/coma_switch.py --agents 3 --seeds 0 --iterations 5 --out runs/coma_switch_smoke   # smoke run
-    python scripts/coma_switch.py --agents 3 --tell-rates   # does the trained GRU count its own visits?
+    python -m oppshape.report coma-switch --runs runs/coma_switch --output docs/results/coma_switch.md
+    python -m oppshape.report coma-switch --runs runs/coma_switch --agents 3 --tell-rates   # does the GRU count?
 
 ``--tell-rates`` replays each trained greedy policy on 20,000 fresh games and prints, for the games that reach
 the last day without a Tell, how often the prisoner then in the room tells, by its own number of visits; the
@@ -18,49 +17,42 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def run(out: Path, agents: int, seed: int, iterations: int | None) -> Path:
-    target = out / f"n{agents}" / f"seed{seed}"
-    if not (target / "summary.json").exists():
-        command = [sys.executable, "-m", "oppshape", f"experiment=coma_switch_{agents}", f"seed={seed}",
-                   f"run_dir={target}"] + ([f"trainer.iterations={iterations}"] if iterations is not None else [])
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
-    return target
+def finished_runs(runs: Path, agents: list[int]) -> dict[int, list[Path]]:
+    """``runs/n<agents>/seed<s>`` holding a ``summary.json``, per prisoner count, seeds in order."""
+    found = {n: sorted(path.parent for path in (runs / f"n{n}").glob("seed*/summary.json")) for n in agents}
+    missing = [n for n, targets in found.items() if not targets]
+    if missing:
+        raise SystemExit(f"no finished runs under {runs}/n{missing[0]}/seed<s>")
+    return found
 
 
 def tell_rates(target: Path, agents: int, games: int = 20000, min_games: int = 50) -> dict[str, object]:
     """Greedy replay of ``target``'s last checkpoint: early-Tell rate and last-day Tell rate per own visit count
     (counts reached by fewer than ``min_games`` games are left out)."""
     import torch
-    from omegaconf import OmegaConf
     from torchrl.envs.utils import ExplorationType, set_exploration_type
 
     from oppshape.checkpoint import load_checkpoint
     from oppshape.cli import compose
     from oppshape.config import validate
     from oppshape.envs.switch_game import TELL, switch_days
-    from oppshape.experiments.coma import build, make_env
+    from oppshape.experiments.coma import build, make_task_env
     from oppshape.modules.coma_actor import actor_body
 
     days = switch_days(agents)
-    cfg = compose([f"experiment=coma_switch_{agents}", "env.num_envs=1", "env.eval_envs=1",
-                   f"algo.frames_per_batch={days}"])
-    experiment = build(validate(cfg), torch.device("cpu"))
+    run = validate(compose([f"experiment=coma_switch_{agents}", "algo.num_envs=1", "algo.eval_envs=1",
+                            f"algo.frames_per_batch={days}"]))
+    experiment = build(run, torch.device("cpu"))
     experiment.learner.load_state_dict(load_checkpoint(target / "checkpoints")["learner"])
     loss = experiment.learner.loss
     actor = loss.actor_network  # functional: its trained weights live in loss.actor_network_params
-    env = make_env(OmegaConf.create({"name": "switch_nocomm", "n_agents": agents}), games, torch.device("cpu"), 12345)
+    env = make_task_env(run.env, games, torch.device("cpu"), 12345)
     env = env.append_transform(actor_body(actor).make_tensordict_primer())
-    with torch.no_grad(), set_exploration_type(ExplorationType.DETERMINISTIC), loss.actor_network_params.to_module(actor):
+    greedy = set_exploration_type(ExplorationType.DETERMINISTIC)
+    with torch.no_grad(), greedy, loss.actor_network_params.to_module(actor):
         rollout = env.rollout(days, actor, break_when_any_done=False)
     schedule = rollout["schedule"][:, 0]  # [games, days]
     done = rollout["next", "done"].squeeze(-1).long()
@@ -90,32 +82,19 @@ def table(runs: dict[int, list[Path]]) -> str:
         first = rows[0]
         lines.append(
             f"| {agents} | {len(rows)} | {_mean_std([r['eval_return'] for r in rows])} | "
-            f"{_mean_std([r['eval_return_sampled'] for r in rows])} | {_mean_std([r['eval_normalized'] for r in rows])} | "
+            f"{_mean_std([r['eval_return_sampled'] for r in rows])} | "
+            f"{_mean_std([r['eval_normalized'] for r in rows])} | "
             f"{first['reference_return']:.3f} | {first['oracle_return']:.3f} | {first['random_return']:.3f} | "
             f"{int(first['frames']):,} | {statistics.mean(r['wall_time_s'] for r in rows):.0f} |"
         )
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agents", type=int, nargs="+", default=[3, 4], help="prisoner counts (>= 2)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--iterations", type=int, default=None, help="override trainer.iterations (smoke runs)")
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel")
-    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "coma_switch", help="where the runs go")
-    parser.add_argument("--output", type=Path, default=None, help="also write the table here (Markdown)")
-    parser.add_argument("--tell-rates", action="store_true", help="replay each trained policy: who tells when")
-    args = parser.parse_args()
+def report(args: argparse.Namespace) -> None:
     bad = [n for n in args.agents if n < 2]
     if bad:
-        parser.error(f"--agents {bad[0]}: the riddle needs at least 2 prisoners")
-    jobs = [(n, s) for n in args.agents for s in args.seeds]
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        targets = list(pool.map(lambda job: run(args.out, job[0], job[1], args.iterations), jobs))
-    runs: dict[int, list[Path]] = {}
-    for (agents, _), target in zip(jobs, targets):
-        runs.setdefault(agents, []).append(target)
+        raise SystemExit(f"--agents {bad[0]}: the riddle needs at least 2 prisoners")
+    runs = finished_runs(args.runs, args.agents)
     markdown = table(runs)
     print(markdown)
     if args.tell_rates:
@@ -131,5 +110,11 @@ def main() -> None:
         print(f"wrote {args.output}")
 
 
-if __name__ == "__main__":
-    main()
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("coma-switch", help="table of COMA's switch-riddle runs next to the last-day rule",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=Path, default=Path("runs/coma_switch"), help="the sweep's folder")
+    parser.add_argument("--agents", type=int, nargs="+", default=[3, 4], help="prisoner counts (>= 2)")
+    parser.add_argument("--output", type=Path, default=None, help="also write the table here (Markdown)")
+    parser.add_argument("--tell-rates", action="store_true", help="replay each trained policy: who tells when")
+    parser.set_defaults(func=report)
