@@ -63,7 +63,7 @@ def test_cli_smoke_run_writes_run_directory(tmp_path):
     [
         ("trainer.iterations=-1", "trainer.iterations=-1; expected an integer >= 1"),
         ("trainer.iteratons=3", "unknown key 'trainer.iteratons' in 'trainer.iteratons=3'; valid keys of trainer: iterations"),
-        ("algo=dqn_plus", "invalid algo='dqn_plus'; valid choices: coma, coma_benchmarl"),
+        ("algo=dqn_plus", "invalid algo='dqn_plus'; valid choices: aa, coma, coma_benchmarl"),
         ("env.gamma=1.5", "gamma"),
         ("device=tpu", "device='tpu'; expected auto, cpu, cuda or cuda:N"),
     ],

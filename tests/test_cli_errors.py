@@ -58,7 +58,8 @@ def test_exact_blame_with_the_experiment_applied():
 
 def test_a_bad_group_choice_lists_the_valid_ones(tmp_path):
     line = _one_line(_cli("algo=dqn_plus", "trainer.iterations=2", cwd=tmp_path), 2)
-    assert line.startswith("oppshape: config error: bad override: invalid algo='dqn_plus'; valid choices: coma,")
+    assert line.startswith("oppshape: config error: bad override: invalid algo='dqn_plus'; valid choices: aa, coma,")
+    assert line.endswith(", stackelberg"), line  # the choices alone, not Hydra's search-path paragraph after them
     assert not (tmp_path / "runs").exists()
 
 

@@ -30,8 +30,8 @@ def is_group_choice(override: str) -> bool:
 def one_line(error: Exception) -> str:
     """Hydra's message on one line; a group's "Available options" become ``valid choices: a, b``."""
     text = str(error)
-    match = re.search(r"Could not find '([^']+)/([^']+)'.*?Available options in '[^']+':(.*)", text, re.S)
-    if match:
+    match = re.search(r"Could not find '([^']+)/([^']+)'.*?Available options in '[^']+':\n((?:[ \t]+\S+\n?)*)", text, re.S)
+    if match:  # the options are Hydra's indented lines; its "Config search path" paragraph follows them
         group, value, options = match.groups()
         return f"invalid {group}={value!r}; valid choices: {', '.join(options.split())}"
     return " ".join(text.split())
