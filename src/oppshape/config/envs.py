@@ -11,8 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from oppshape.config.validation import check_choice, require
-from oppshape.games.payoffs import PAYOFF_NAMES
-from oppshape.games.stackelberg import GAME_NAMES, MEMORY_KINDS
+from oppshape.games.tables import GAME_NAMES, MEMORY_KINDS, PAYOFF_NAMES
 
 VMAS_SCENARIOS: tuple[str, ...] = ("navigation", "balance", "transport", "simple_spread", "give_way")
 

@@ -96,12 +96,7 @@ def family_of(algo_name: str) -> str:
 
 def family_schemas(family: str) -> ModuleType:
     """The module declaring ``ALGO_SCHEMAS`` and ``ENV_SCHEMAS`` of ``family`` (``oppshape.config.<family>``)."""
-    try:
-        return importlib.import_module(f"oppshape.config.{family}")
-    except ModuleNotFoundError as error:  # TRANSITIONAL (redesign in progress): schemas still in experiments/
-        if error.name != f"oppshape.config.{family}":
-            raise
-        return importlib.import_module(f"oppshape.experiments.{family}")
+    return importlib.import_module(f"oppshape.config.{family}")
 
 
 @dataclass(frozen=True)

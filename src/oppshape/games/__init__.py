@@ -1,31 +1,34 @@
-"""Pure tensor math for 2x2 repeated games: payoff presets, closed-form values, Stackelberg solver."""
+"""Pure tensor math for 2x2 repeated games: payoff presets, closed-form values, Stackelberg solver.
 
-from oppshape.games.exact import STATE_NAMES, exact_values, joint_action_probs
-from oppshape.games.payoffs import (
-    PAYOFF_NAMES,
-    STACKELBERG_GAMES,
-    ipd_contribution_payoff,
-    payoff_table,
-)
-from oppshape.games.stackelberg import (
-    GAME_NAMES as STACKELBERG_GAME_NAMES,
-    StackelbergSolution,
-    deterministic_returns,
-    solve_stackelberg,
-    stackelberg_payoffs,
-)
+Names load on first use (PEP 562), so ``oppshape.games.tables`` (plain numbers) can be read by the config
+schemas without importing torch.
+"""
 
-__all__ = [
-    "PAYOFF_NAMES",
-    "STACKELBERG_GAMES",
-    "STACKELBERG_GAME_NAMES",
-    "STATE_NAMES",
-    "StackelbergSolution",
-    "deterministic_returns",
-    "exact_values",
-    "ipd_contribution_payoff",
-    "joint_action_probs",
-    "payoff_table",
-    "solve_stackelberg",
-    "stackelberg_payoffs",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "PAYOFF_NAMES": ("tables", "PAYOFF_NAMES"),
+    "STACKELBERG_GAMES": ("tables", "STACKELBERG_GAMES"),
+    "STACKELBERG_GAME_NAMES": ("tables", "GAME_NAMES"),
+    "STATE_NAMES": ("exact", "STATE_NAMES"),
+    "exact_values": ("exact", "exact_values"),
+    "joint_action_probs": ("exact", "joint_action_probs"),
+    "ipd_contribution_payoff": ("payoffs", "ipd_contribution_payoff"),
+    "payoff_table": ("payoffs", "payoff_table"),
+    "StackelbergSolution": ("stackelberg", "StackelbergSolution"),
+    "deterministic_returns": ("stackelberg", "deterministic_returns"),
+    "solve_stackelberg": ("stackelberg", "solve_stackelberg"),
+    "stackelberg_payoffs": ("stackelberg", "stackelberg_payoffs"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'oppshape.games' has no attribute {name!r}")
+    module, attribute = _EXPORTS[name]
+    return getattr(importlib.import_module(f"oppshape.games.{module}"), attribute)

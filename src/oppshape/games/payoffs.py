@@ -8,31 +8,7 @@ from __future__ import annotations
 
 import torch
 
-# (CC, CD, DC, DD) as (agent 1, agent 2) pairs; agent 1 is the row player (the Stackelberg leader).
-_TABLES: dict[str, tuple[tuple[float, float], ...]] = {
-    "ipd": ((-1.0, -1.0), (-3.0, 0.0), (0.0, -3.0), (-2.0, -2.0)),
-    "prisoners_dilemma": ((3, 3), (1, 4), (4, 1), (2, 2)),
-    "stag_hunt": ((4, 4), (1, 3), (3, 1), (2, 2)),
-    "assurance": ((4, 4), (1, 2), (2, 1), (3, 3)),
-    "coordination": ((4, 4), (2, 1), (1, 2), (3, 3)),
-    "mixedharmony": ((4, 4), (3, 1), (1, 3), (2, 2)),
-    "harmony": ((4, 4), (3, 2), (2, 3), (1, 1)),
-    "noconflict": ((4, 4), (2, 3), (3, 2), (1, 1)),
-    "deadlock": ((2, 2), (1, 4), (4, 1), (3, 3)),
-    "prisoners_delight": ((1, 1), (2, 4), (4, 2), (3, 3)),
-    "hero": ((1, 1), (3, 4), (4, 3), (2, 2)),
-    "battle": ((2, 2), (3, 4), (4, 3), (1, 1)),
-    "chicken": ((3, 3), (2, 4), (4, 2), (1, 1)),
-}
-
-#: The twelve 2x2 games of the Oracles & Followers (Stackelberg) experiments.
-STACKELBERG_GAMES: tuple[str, ...] = (
-    "prisoners_dilemma", "stag_hunt", "assurance", "coordination", "mixedharmony", "harmony",
-    "noconflict", "deadlock", "prisoners_delight", "hero", "battle", "chicken",
-)
-
-#: Names accepted by :func:`payoff_table` (``ipd_cf`` also takes ``cf``).
-PAYOFF_NAMES: tuple[str, ...] = ("ipd_cf", *_TABLES)
+from oppshape.games.tables import PAYOFF_NAMES, STACKELBERG_GAMES, TABLES as _TABLES  # noqa: F401 (re-exported)
 
 
 def _from_cells(cells: tuple[tuple[float, float], ...]) -> torch.Tensor:

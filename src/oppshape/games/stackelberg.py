@@ -25,9 +25,9 @@ from typing import Sequence
 
 import torch
 
-from oppshape.games.payoffs import PAYOFF_NAMES, payoff_table
+from oppshape.games.payoffs import payoff_table
+from oppshape.games.tables import EXTRA_GAMES, GAME_NAMES, MEMORY_KINDS
 
-MEMORY_KINDS: tuple[str, ...] = ("none", "small", "full")
 TIE_BREAKS: tuple[str, ...] = ("leader_favourable", "leader_adverse")
 
 # Own-view memory state of (leader, follower) for each joint state 0..4 = start, CC, CD, DC, DD written
@@ -39,16 +39,6 @@ _OWN_VIEWS: dict[str, tuple[tuple[int, int], ...]] = {
 }
 _N_STATES = {"none": 1, "small": 3, "full": 5}
 
-#: Games used by the reference code's hidden-queries experiment that are not among the presets.
-#: ``costly_threat``: (CC, CD, DC, DD) = (4,3), (2,4), (3,1), (1,2). Cooperating dominates for the leader
-#: and defecting for the follower, so the leader only reaches its Stackelberg value by committing to a
-#: punishment that costs it in play: credit for the commitment must come through the queries.
-EXTRA_GAMES: dict[str, tuple[tuple[float, float], ...]] = {
-    "costly_threat": ((4.0, 3.0), (2.0, 4.0), (3.0, 1.0), (1.0, 2.0)),
-}
-
-#: Names :func:`stackelberg_payoffs` accepts.
-GAME_NAMES: tuple[str, ...] = (*(name for name in PAYOFF_NAMES if name != "ipd_cf"), *EXTRA_GAMES)
 
 
 def check_memory(memory: str) -> None:
