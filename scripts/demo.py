@@ -29,11 +29,16 @@ METHODS: dict[str, list[str]] = {
 
 
 def run_methods(out: Path, seed: int) -> dict[str, dict]:
-    """Run every method once; returns each run's final metrics row (from ``summary.json``)."""
+    """Run every method once, saying which runs and how it ended as it goes (the table waits for all three);
+    returns each run's final metrics row (from ``summary.json``)."""
     finals = {}
-    for method, overrides in METHODS.items():
+    for number, (method, overrides) in enumerate(METHODS.items(), start=1):
+        print(f"[{number}/{len(METHODS)}] {method}: {' '.join(overrides)} ...", flush=True)
+        started = time.perf_counter()
         run_dir = run(["experiment=demo", f"seed={seed}", f"run_dir={out / method}", *overrides])
         finals[method] = json.loads((run_dir / "summary.json").read_text())["final"]
+        print(f"[{number}/{len(METHODS)}] {method}: done in {time.perf_counter() - started:.0f} s, return/step "
+              f"{finals[method]['return_per_step']:.3f}, found TFT {finals[method]['tft_fraction']:.0%}", flush=True)
     return finals
 
 
