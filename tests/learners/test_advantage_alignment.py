@@ -3,7 +3,8 @@
 import torch
 
 from oppshape.envs.registry import make_env
-from oppshape.learners.advantage_alignment import AdvantageAlignmentLearner, clip_per_member
+from oppshape.learners.advantage_alignment import AdvantageAlignmentLearner
+from oppshape.learners.optim import clip_per_member
 from oppshape.modules.loqa_nets import MLPNet, TabularActor
 from oppshape.objectives.advantage_alignment import AdvantageAlignmentLoss
 from oppshape.rollouts.advantage_alignment import NetworkSeat, play_episodes

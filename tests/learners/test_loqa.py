@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from oppshape.envs.coin_game import CoinGame
 from oppshape.envs.iterated_matrix_game import IteratedMatrixGame
 from oppshape.games.exact import SWAP_VIEW
-from oppshape.learners.loqa import LOQALearner, clip_per_member, member_snapshot
+from oppshape.learners.loqa import LOQALearner, member_snapshot
+from oppshape.learners.optim import clip_per_member
 from oppshape.modules.loqa_nets import GRUNet, MLPNet, TabularActor
 from oppshape.objectives.loqa import LOQALoss
 

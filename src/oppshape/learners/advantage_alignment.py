@@ -16,23 +16,10 @@ from typing import Any
 import torch
 from tensordict import TensorDictBase
 
+from oppshape.learners.optim import clip_per_member
 from oppshape.objectives.advantage_alignment import AdvantageAlignmentLoss
 
 AGENTS = (0, 1)
-
-
-def clip_per_member(grads: list[torch.Tensor], max_norm: float) -> torch.Tensor:
-    """Scale each member's gradients (leading dim ``S``) to global norm at most ``max_norm`` in place (0: off).
-
-    Returns the norms ``[S]`` before clipping.
-    """
-    members = grads[0].shape[0]
-    norms = torch.stack([g.reshape(members, -1).pow(2).sum(-1) for g in grads]).sum(0).sqrt()
-    if max_norm > 0:
-        scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
-        for grad in grads:
-            grad.mul_(scale.reshape(members, *([1] * (grad.dim() - 1))))
-    return norms
 
 
 class AdvantageAlignmentLearner:

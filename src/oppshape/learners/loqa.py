@@ -18,6 +18,7 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.envs import EnvBase
 from torchrl.objectives import SoftUpdate
 
+from oppshape.learners.optim import clip_per_member
 from oppshape.objectives.loqa import LOQALoss
 from oppshape.rollouts.loqa import NetworkPolicy, SeatPolicy, play_episodes
 from oppshape.rollouts.loqa_snapshots import OpponentGroups, SnapshotBuffer
@@ -30,20 +31,6 @@ def member_snapshot(loss: LOQALoss) -> TensorDict:
         batch_size=[],
     )
     return snapshot.auto_batch_size_(batch_dims=1)
-
-
-def clip_per_member(grads: list[torch.Tensor], max_norm: float) -> torch.Tensor:
-    """Scale each member's gradients (leading dim ``S``) to global norm at most ``max_norm``, in place.
-
-    Returns the norms ``[S]`` before clipping.
-    """
-    members = grads[0].shape[0]
-    norms = torch.stack([g.reshape(members, -1).pow(2).sum(-1) for g in grads]).sum(0).sqrt()
-    if max_norm > 0:
-        scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
-        for g in grads:
-            g.mul_(scale.reshape(members, *([1] * (g.dim() - 1))))
-    return norms
 
 
 class LOQALearner:
