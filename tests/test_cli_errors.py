@@ -124,6 +124,23 @@ def test_an_interrupted_run_saves_and_resumes_to_the_uninterrupted_result(tmp_pa
         k: v for k, v in reference["final"].items() if k not in drop}
 
 
+def test_a_second_ctrl_c_quits_at_once_without_saving(tmp_path, monkeypatch):
+    install(monkeypatch)
+    run_dir = tmp_path / "run"
+    process = _toy(run_dir, "trainer.iterations=40", "trainer.checkpoint_every=100", "algo.sleep=2.0")
+    deadline = time.time() + 240
+    while time.time() < deadline and not _logged_rows(run_dir) >= 1:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)  # the first asks to stop after the iteration in progress (2 s long) ...
+    time.sleep(0.3)
+    started = time.time()
+    process.send_signal(signal.SIGINT)  # ... the second leaves at once
+    process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert time.time() - started < 1.5  # did not wait for the iteration to end
+    assert not (run_dir / "checkpoints" / "last.pt").exists()
+
+
 def _logged_rows(run_dir: Path) -> int:
     metrics = run_dir / "metrics.csv"
     return len(metrics.read_text().splitlines()) - 1 if metrics.exists() else 0
