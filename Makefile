@@ -158,3 +158,11 @@ clean-venv:
 	rm -rf $(VENV)
 
 FORCE:
+
+# The league (issue #19, src/oppshape/eval/league/): every entrant against every other and a best response.
+# league-fixed: the fixed strategies only (IPD with exact best responses; 3x3 Coin Game), under a minute on CPU.
+.PHONY: league-fixed league-ipd league-coin
+LEAGUE := $(PY) -m oppshape.league
+league-fixed: $(STAMP)
+	$(LEAGUE) game=ipd out_dir=runs/league/fixed_ipd $(ARGS)
+	$(LEAGUE) game=coin_game best_response.method=exact out_dir=runs/league/fixed_coin3 $(ARGS)

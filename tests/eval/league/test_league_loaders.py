@@ -85,9 +85,9 @@ def test_loqa_run_acts_as_the_run_did(runs, name, game):
 
 
 def test_bad_entrants_fail_before_any_rollout_naming_the_choices(runs, tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown entrant 'tit4tat'.*allc, alld, tft, grim, random"):
+    with pytest.raises(ConfigError, match=r"unknown entrant 'tit4tat'.*valid strategies: allc, alld, tft, grim, random"):
         check_entrants(["tft", "tit4tat"], GameSpec())
-    with pytest.raises(ConfigError, match=r"unknown entrant 'tft'.*allc, alld, random"):
+    with pytest.raises(ConfigError, match=r"unknown entrant 'tft'.*valid strategies: allc, alld, random"):
         check_entrants(["tft"], GameSpec(name="coin_game"))
     with pytest.raises(ConfigError, match="trained on ipd, the league plays coin_game"):
         check_entrants([str(runs["exact"])], GameSpec(name="coin_game"))

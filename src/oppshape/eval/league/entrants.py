@@ -27,8 +27,8 @@ def check_entrants(specs: Sequence[str], game: GameSpec) -> None:
             continue
         path = Path(spec)
         if not path.is_dir():
-            raise ConfigError(f"unknown entrant {spec!r}: not a {game.name} strategy (valid: {', '.join(strategies)}) "
-                              "and not a run directory")
+            raise ConfigError(f"unknown entrant {spec!r}: neither a run directory nor a {game.name} strategy; "
+                              f"valid strategies: {', '.join(strategies)}")
         read_run(path, game)
 
 
