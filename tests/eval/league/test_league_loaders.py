@@ -7,30 +7,12 @@ import torch
 from omegaconf import OmegaConf
 
 from oppshape.checkpoint import load_checkpoint, restore_training_state
-from oppshape.cli import run
 from oppshape.config import ConfigError, validate
 from oppshape.eval.league.entrants import check_entrants, load_entrants
 from oppshape.eval.league.games import GameSpec, SeatView, make_game
 from oppshape.eval.league.policy import sample
 from oppshape.experiments.registry import family_module
 from oppshape.modules.gru_policy import gru_net_step
-
-QUIET = ["logger=quiet", "trainer.progress=false", "trainer.iterations=1", "device=cpu"]
-RUNS = {
-    "exact": ["experiment=pola_ipd_exact", "algo.num_seeds=3"],
-    "dice_coin": ["experiment=pola_dice_coin_small", "algo.num_seeds=2", "algo.batch_size=8",
-                  "algo.eval_batch_size=8", "algo.outer_steps=1", "algo.inner_steps=1"],
-    "loqa_coin": ["experiment=loqa_coin", "algo.num_seeds=2", "algo.batch_size=4", "algo.actor_hidden_size=16",
-                  "algo.qvalue_hidden_size=8"],
-    "loqa_ipd": ["experiment=loqa_ipd", "algo.num_seeds=2", "algo.batch_size=4"],
-}
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("runs")
-    return {name: run([*overrides, *QUIET, f"run_dir={root / name}"]) for name, overrides in RUNS.items()}
-
 
 def restored_learner(run_dir: Path):
     """The run's learner rebuilt by its own family and restored from its checkpoint."""
@@ -40,17 +22,17 @@ def restored_learner(run_dir: Path):
     return experiment.learner, run_config
 
 
-def test_exact_run_loads_agent_one_memory_one_policy(runs):
-    learner, _ = restored_learner(runs["exact"])
-    (policy,) = load_entrants([str(runs["exact"])], GameSpec())
+def test_exact_run_loads_agent_one_memory_one_policy(league_runs):
+    learner, _ = restored_learner(league_runs["exact"])
+    (policy,) = load_entrants([str(league_runs["exact"])], GameSpec())
     assert policy.num_seeds == 3
     assert torch.equal(policy.p_cooperate, learner.policies[0]().detach())
 
 
-def test_dice_coin_run_with_shared_view_acts_as_the_run_did(runs):
-    learner, run_config = restored_learner(runs["dice_coin"])
+def test_dice_coin_run_with_shared_view_acts_as_the_run_did(league_runs):
+    learner, run_config = restored_learner(league_runs["dice_coin"])
     assert run_config.env.egocentric is False  # POLA's shared observation
-    (policy,) = load_entrants([str(runs["dice_coin"])], GameSpec(name="coin_game"))
+    (policy,) = load_entrants([str(league_runs["dice_coin"])], GameSpec(name="coin_game"))
     game, trained_game = make_game(GameSpec(name="coin_game")), run_config.env.make(torch.device("cpu"))
     params = learner.policies()[0]  # agent 1, [S, ...]
     seeds, games = 2, 100
@@ -64,9 +46,9 @@ def test_dice_coin_run_with_shared_view_acts_as_the_run_did(runs):
 
 
 @pytest.mark.parametrize("name,game", [("loqa_coin", "coin_game"), ("loqa_ipd", "ipd")])
-def test_loqa_run_acts_as_the_run_did(runs, name, game):
-    learner, _ = restored_learner(runs[name])
-    (policy,) = load_entrants([str(runs[name])], GameSpec(name=game))
+def test_loqa_run_acts_as_the_run_did(league_runs, name, game):
+    learner, _ = restored_learner(league_runs[name])
+    (policy,) = load_entrants([str(league_runs[name])], GameSpec(name=game))
     env = learner.env  # the run's own env: its observation convention
     reference_policy = learner.agent_policy()
     reference_policy.reset()
@@ -84,15 +66,15 @@ def test_loqa_run_acts_as_the_run_did(runs, name, game):
         state = league_game.transition(state, torch.stack((actions, other), -1)).state
 
 
-def test_bad_entrants_fail_before_any_rollout_naming_the_choices(runs, tmp_path):
+def test_bad_entrants_fail_before_any_rollout_naming_the_choices(league_runs, tmp_path):
     with pytest.raises(ConfigError, match=r"unknown entrant 'tit4tat'.*valid strategies: allc, alld, tft, grim, random"):
         check_entrants(["tft", "tit4tat"], GameSpec())
     with pytest.raises(ConfigError, match=r"unknown entrant 'tft'.*valid strategies: allc, alld, random"):
         check_entrants(["tft"], GameSpec(name="coin_game"))
     with pytest.raises(ConfigError, match="trained on ipd, the league plays coin_game"):
-        check_entrants([str(runs["exact"])], GameSpec(name="coin_game"))
+        check_entrants([str(league_runs["exact"])], GameSpec(name="coin_game"))
     with pytest.raises(ConfigError, match="trained on a 3x3 board, the league plays 4x4"):
-        check_entrants([str(runs["loqa_coin"])], GameSpec(name="coin_game", height=4, width=4))
+        check_entrants([str(league_runs["loqa_coin"])], GameSpec(name="coin_game", height=4, width=4))
     foreign = tmp_path / "coma_run"
     foreign.mkdir()
     (foreign / "config.yaml").write_text("algo:\n  name: coma\nenv:\n  name: switch\nname: x\n")

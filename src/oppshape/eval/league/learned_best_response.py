@@ -2,10 +2,12 @@
 
 The responder is POLA's GRU network (:class:`oppshape.modules.gru_policy.GRUNet`: dense, ReLU, GRU,
 head) with one head for the action logits and the state value (a shared trunk halves the cost), reading its seat's observation (the IPD's one-hot memory-1 state or
-the Coin Game's egocentric planes) and the one-hot step index: an optimal responder to a fixed policy
-over a finite episode is non-stationary (against tit-for-tat it defects at the last step only), so it
-must know the time (Pardo et al. 2018, time-aware agents); the GRU carries the history a non-Markov
-entrant needs. Training is PPO (Schulman et al. 2017, eq. 7, clip 0.2) on whole episodes, with GAE
+the Coin Game's egocentric planes) and the one-hot step index, plus a learned bias per step added to
+its logits and value: an optimal responder to a fixed policy over a finite episode is non-stationary
+(against tit-for-tat it defects at the last step only), so it must know the time (Pardo et al. 2018,
+time-aware agents), and a per-step bias learns "defect at the end" from the few samples of that step
+where a time input shared with the GRU does not (measured: without it PPO cooperates throughout
+against tit-for-tat); the GRU carries the history a non-Markov entrant needs. Training is PPO (Schulman et al. 2017, eq. 7, clip 0.2) on whole episodes, with GAE
 (TorchRL's ``generalized_advantage_estimate``, undiscounted: the league scores the mean reward per step)
 and a linearly decaying entropy bonus.
 
@@ -71,7 +73,12 @@ class Responder:
         obs_dim = 5 if game.n_actions == 2 else 4 * game.n_cells
         self.input_dim = obs_dim + game.episode_length
         self.net = GRUNet(self.input_dim, game.n_actions + 1, hidden_size, members).to(device)  # logits, value
+        self.step_bias = torch.zeros(game.episode_length, members, 1, game.n_actions + 1, device=device,
+                                     requires_grad=True)  # [T, M, 1, A + 1]
         self.members = members
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [*self.net.parameters(), self.step_bias]
 
     def features(self, view: SeatView) -> torch.Tensor:
         """``[N, input_dim]``: the seat's observation and the one-hot step."""
@@ -93,6 +100,7 @@ class Responder:
         for step in range(game.episode_length):
             features = self.features(SeatView(game, state, 1, step))
             output, hidden = gru_net_step(self.net.params(), features.reshape(members, episodes, -1), hidden)
+            output = output + self.step_bias[step]
             probs = torch.softmax(output[..., :-1].reshape(n, -1), dim=-1)
             action = probs.argmax(dim=-1) if greedy else sample(probs, generator)
             joint = torch.stack((entrant.act(SeatView(game, state, 0, step), generator), action), dim=-1)
@@ -118,10 +126,12 @@ class Responder:
             advantage, target = generalized_advantage_estimate(
                 1.0, settings.lmbda, *(x.permute(1, 2, 0, 3) for x in (value, next_value, reward, done)))
             advantage, target = advantage.permute(2, 0, 1, 3).squeeze(-1), target.permute(2, 0, 1, 3).squeeze(-1)
-            mean = advantage.mean(dim=(0, 2), keepdim=True)
-            advantage = (advantage - mean) / advantage.std(dim=(0, 2), keepdim=True).clamp_min(1e-6)
+            # scaled, not centred: with a near-deterministic policy, centring hands the common action a
+            # positive advantage that PPO's clip never stops (its ratio cannot reach 1 + clip), which
+            # drowns the rare better action at the last step
+            advantage = advantage / advantage.std(dim=(0, 2), keepdim=True).clamp_min(1e-6)
         for _ in range(settings.epochs):
-            output = unroll(self.net.params(), batch["features"])
+            output = unroll(self.net.params(), batch["features"]) + self.step_bias
             log_probs = torch.log_softmax(output[..., :-1], dim=-1)
             log_prob = log_probs.gather(-1, batch["action"][..., None]).squeeze(-1)
             ratio = torch.exp(log_prob - batch["log_prob"])
@@ -144,7 +154,7 @@ def learned_best_response(game, entrant: LeaguePolicy, settings: LearnedResponse
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # the responders' initial weights
         responder = Responder(game, entrant.num_seeds * settings.seeds, settings.hidden_size, game.device)
-    optimizer = torch.optim.Adam(responder.net.parameters(), lr=settings.lr)
+    optimizer = torch.optim.Adam(responder.parameters(), lr=settings.lr)
     iterations = max(1, settings.frames // (settings.episodes * game.episode_length))
     for iteration in range(iterations):
         batch = responder.rollout(entrant, settings.episodes, generator)

@@ -79,10 +79,12 @@ def plot_heatmap(record: dict[str, Any], path: Path) -> Path:
     axis.set_xticks(range(len(names)), names, rotation=45, ha="right")
     axis.set_yticks(range(len(names)), names)
     axis.set(xlabel="opponent", ylabel="agent", title=f"{record['game']}: agent's reward per step")
+    middle = (rewards[..., 0].max() + rewards[..., 0].min()) / 2
     for i in range(len(names)):
         for j in range(len(names)):
+            color = "black" if rewards[i, j, 0] > middle else "white"  # readable on viridis' light and dark ends
             axis.text(j, i, f"{rewards[i, j, 0]:.2f}\n/{rewards[i, j, 1]:.2f}", ha="center", va="center",
-                      fontsize=7, color="white")
+                      fontsize=7, color=color)
     figure.colorbar(image, ax=axis)
     return save(figure, path)
 
