@@ -54,12 +54,16 @@ def _exact_ipd(name: str, cfg: DictConfig, learner: dict[str, Any], game: GameSp
         return MemoryOnePolicy(name, policy())
 
 
+def coin_shared_as(cfg: DictConfig, game: GameSpec) -> int | None:
+    """0 (agent 1) when the run saw POLA's shared Coin Game observation, None when egocentric (the default)."""
+    return 0 if game.name == "coin_game" and not bool(cfg.env.get("egocentric", True)) else None
+
+
 def _dice(name: str, cfg: DictConfig, learner: dict[str, Any], game: GameSpec) -> LeaguePolicy:
     """LOLA-DiCE / POLA-DiCE / POLA-OM: agent 1's GRU policy, every seed; POLA's shared Coin view if trained so."""
     prefix = "0.policy."
     params = {key[len(prefix):]: value for key, value in learner["agents"].items() if key.startswith(prefix)}
-    shared = game.name == "coin_game" and not bool(cfg.env.get("egocentric", True))
-    return DiceGRUPolicy(name, game.name, params, coin_shared_as=0 if shared else None)
+    return DiceGRUPolicy(name, game.name, params, coin_shared_as(cfg, game))
 
 
 def _loqa(name: str, cfg: DictConfig, learner: dict[str, Any], game: GameSpec) -> LeaguePolicy:
@@ -75,7 +79,7 @@ def _loqa(name: str, cfg: DictConfig, learner: dict[str, Any], game: GameSpec) -
         actor = GRUNet((4, game.height, game.width), num_actions, hidden_size, layers, time_input=False,
                        num_members=members)
     actor.load_state_dict(state)
-    return LoqaActorPolicy(name, game.name, actor, members)
+    return LoqaActorPolicy(name, game.name, actor, members, coin_shared_as(cfg, game))
 
 
 #: family (``oppshape.config.ALGORITHM_FAMILIES``) -> adapter building its league policy.

@@ -53,17 +53,20 @@ class DiceGRUPolicy(LeaguePolicy):
 
 
 class LoqaActorPolicy(LeaguePolicy):
-    """A LOQA actor (:mod:`oppshape.modules.loqa_nets`: tabular on the IPD, GRU on the Coin Game), egocentric.
+    """A LOQA actor (:mod:`oppshape.modules.loqa_nets`: tabular on the IPD, GRU on the Coin Game).
 
     Args:
         name: entrant name.
         game: ``"ipd"`` or ``"coin_game"``.
         actor: the actor network, its parameters ``[S, ...]`` (one ensemble member per seed).
         num_seeds: ``S``.
+        coin_shared_as: as :class:`DiceGRUPolicy` (LOQA's own runs are egocentric: ``None``).
     """
 
-    def __init__(self, name: str, game: str, actor: nn.Module, num_seeds: int) -> None:
+    def __init__(self, name: str, game: str, actor: nn.Module, num_seeds: int, coin_shared_as: int | None = None
+                 ) -> None:
         self.name, self.game, self.actor, self.num_seeds = name, game, actor.eval(), num_seeds
+        self.coin_shared_as = coin_shared_as
 
     def reset(self, seeds: torch.Tensor) -> None:
         super().reset(seeds)
@@ -72,7 +75,7 @@ class LoqaActorPolicy(LeaguePolicy):
 
     @torch.no_grad()
     def act(self, view: SeatView, generator: torch.Generator | None) -> torch.Tensor:
-        obs = self.groups.gather(observation(view, None)).reshape(*self.groups.shape, *self.actor.obs_shape)
+        obs = self.groups.gather(observation(view, self.coin_shared_as)).reshape(*self.groups.shape, *self.actor.obs_shape)
         clock = torch.tensor(float(view.step), device=obs.device)
         logits, self.hidden = self.actor.step(obs, clock, self.hidden)
         return sample(torch.softmax(self.groups.scatter(logits), dim=-1), generator)
