@@ -25,12 +25,17 @@ def test_fixed_ipd_league_writes_json_markdown_heatmap(tmp_path):
     tft, alld = names.index("tft"), names.index("alld")
     assert record["mean_reward"][tft][alld] == pytest.approx([-2.02, -1.96], abs=1e-5)
     assert record["ci95"][tft][alld] == pytest.approx([0.0, 0.0], abs=1e-6)
-    assert record["best_response"]["tft"] == pytest.approx(
-        {"method": "exact", "entrant_reward": -1.04, "responder_reward": -0.98})
+    tft_row = record["best_response"]["tft"]
+    assert tft_row["method"] == "exact"
+    assert (tft_row["entrant_reward"], tft_row["responder_reward"]) == pytest.approx((-1.04, -0.98))
+    # the round robin's best reply to TFT earns less than the exact best response: -1 (any cooperator)
+    assert tft_row["strongest_opponent"]["opponent_reward"] == pytest.approx(-1.0)
+    assert record["best_response"]["allc"]["strongest_opponent"] == pytest.approx(
+        {"name": "alld", "opponent_reward": 0.0, "entrant_reward": -3.0})
     assert record["best_response"]["allc"]["responder_reward"] == pytest.approx(0.0)
     markdown = (out / "league.md").read_text()
     assert "| tft | -1.000 / -1.000 | -2.020 / -1.960 |" in markdown
-    assert "| tft | exact | -1.040 | -0.980 | -1.000 |" in markdown
+    assert "| tft | exact | -1.040 | -0.980 | -1.000 | allc: -1.000 / -1.000 |" in markdown
     assert (out / "league_heatmap.png").stat().st_size > 0
     assert (out / "config.yaml").is_file()
 

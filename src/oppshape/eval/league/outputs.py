@@ -40,9 +40,19 @@ def league_record(game: dict[str, Any], names: list[str], seeds: list[int], resu
         "ci95_seeds": [[cell.ci95_seeds() for cell in row] for row in results],
         "best_response": {name: row.as_dict() for name, row in best_responses.items()},
     }
+    for name, row in record["best_response"].items():
+        row["strongest_opponent"] = strongest_opponent(record, names.index(name))
     if results[0][0].coins is not None:
         record["own_coin_rate"] = [[cell.own_coin_rate() for cell in row] for row in results]
     return record
+
+
+def strongest_opponent(record: dict[str, Any], entrant: int) -> dict[str, Any]:
+    """The entrant that earns most against ``entrant`` in the round robin: a floor under any best response."""
+    column = [cell[1] for cell in record["mean_reward"][entrant]]  # opponents in seat 1, as the responders sit
+    best = max(range(len(column)), key=column.__getitem__)
+    return {"name": record["entrants"][best], "opponent_reward": column[best],
+            "entrant_reward": record["mean_reward"][entrant][best][0]}
 
 
 def league_markdown(record: dict[str, Any]) -> str:
@@ -60,11 +70,14 @@ def league_markdown(record: dict[str, Any]) -> str:
             lines.append(f"| {name} | " + " | ".join(f"{a:.2f} / {b:.2f}" for a, b in row) + " |")
     if record["best_response"]:
         lines += ["", "## Exploitability", "", "Each entrant against a best response to it (reward per step).", "",
-                  "| entrant | method | entrant | best response | entrant in self-play |", "|---|---|---|---|---|"]
+                  "| entrant | method | entrant | best response | entrant in self-play | strongest league opponent |",
+                  "|---|---|---|---|---|---|"]
         for name, row in record["best_response"].items():
             i = names.index(name)
+            top = row["strongest_opponent"]
             lines.append(f"| {name} | {row['method']} | {row['entrant_reward']:.3f} | {row['responder_reward']:.3f} "
-                         f"| {record['mean_reward'][i][i][0]:.3f} |")
+                         f"| {record['mean_reward'][i][i][0]:.3f} | {top['name']}: {top['entrant_reward']:.3f} / "
+                         f"{top['opponent_reward']:.3f} |")
     return "\n".join(lines) + "\n"
 
 
