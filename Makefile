@@ -189,3 +189,27 @@ AA_SCALING_DIR ?= runs/aa_coin_scaling
 aa-coin-scaling: $(STAMP)
 	$(CLI) -m experiment=aa_coin_scaling env.height=$(AA_SCALING_SIZES) trainer.max_seconds=3600 hydra.sweep.dir=$(AA_SCALING_DIR) $(ARGS)
 	$(PY) -m oppshape.report loqa-scaling $(AA_SCALING_DIR)
+
+# The league (issue #19, src/oppshape/eval/league/): every entrant against every other and a best response.
+# league-fixed: the fixed strategies only (IPD with exact best responses; 3x3 Coin Game), under a minute on CPU.
+.PHONY: league-fixed league-ipd league-coin
+LEAGUE := $(PY) -m oppshape.league
+league-fixed: $(STAMP)
+	$(LEAGUE) game=ipd out_dir=runs/league/fixed_ipd $(ARGS)
+	$(LEAGUE) game=coin_game best_response.method=exact out_dir=runs/league/fixed_coin3 $(ARGS)
+# league-ipd / league-coin: one short CPU run of each IPD / Coin Game family (trained into runs/league/agents/,
+# reused when its checkpoint exists), then the league of those runs and the fixed strategies, best responses
+# included (exact for memory-1 entrants, learned otherwise). Lengthen a run by deleting it and raising its overrides.
+LEAGUE_AGENTS := runs/league/agents
+LEAGUE_TRAIN = test -f $(LEAGUE_AGENTS)/$(1)/checkpoints/last.pt || $(CLI) $(2) logger=quiet trainer.progress=false run_dir=$(LEAGUE_AGENTS)/$(1)
+league-ipd: $(STAMP)
+	$(call LEAGUE_TRAIN,ipd_pola_exact,experiment=pola_ipd_exact)
+	$(call LEAGUE_TRAIN,ipd_pola_dice,experiment=pola_dice_ipd_small trainer.iterations=3)
+	$(call LEAGUE_TRAIN,ipd_loqa,experiment=loqa_ipd trainer.iterations=300 trainer.eval_every=100)
+	$(LEAGUE) game=ipd out_dir=runs/league/ipd \
+		entrants=[allc,alld,tft,grim,random,$(LEAGUE_AGENTS)/ipd_pola_exact,$(LEAGUE_AGENTS)/ipd_pola_dice,$(LEAGUE_AGENTS)/ipd_loqa] $(ARGS)
+league-coin: $(STAMP)
+	$(call LEAGUE_TRAIN,coin_pola_dice,experiment=pola_dice_coin_small trainer.iterations=3)
+	$(call LEAGUE_TRAIN,coin_loqa,experiment=loqa_coin trainer.iterations=40)
+	$(LEAGUE) game=coin_game out_dir=runs/league/coin3 best_response.learned.frames=100000 \
+		entrants=[allc,alld,random,$(LEAGUE_AGENTS)/coin_pola_dice,$(LEAGUE_AGENTS)/coin_loqa] $(ARGS)
