@@ -12,6 +12,7 @@ from oppshape.eval.league.entrants import check_entrants, load_entrants
 from oppshape.eval.league.games import GameSpec, SeatView, make_game
 from oppshape.eval.league.policy import sample
 from oppshape.experiments.registry import family_module
+from oppshape.envs import make_env
 from oppshape.modules.gru_policy import gru_net_step
 
 def restored_learner(run_dir: Path):
@@ -26,14 +27,14 @@ def test_exact_run_loads_agent_one_memory_one_policy(league_runs):
     learner, _ = restored_learner(league_runs["exact"])
     (policy,) = load_entrants([str(league_runs["exact"])], GameSpec())
     assert policy.num_seeds == 3
-    assert torch.equal(policy.p_cooperate, learner.policies[0]().detach())
+    assert torch.equal(policy.p_cooperate, learner.learner.policies[0]().detach())  # inside the epoch evaluator
 
 
 def test_dice_coin_run_with_shared_view_acts_as_the_run_did(league_runs):
     learner, run_config = restored_learner(league_runs["dice_coin"])
     assert run_config.env.egocentric is False  # POLA's shared observation
     (policy,) = load_entrants([str(league_runs["dice_coin"])], GameSpec(name="coin_game"))
-    game, trained_game = make_game(GameSpec(name="coin_game")), run_config.env.make(torch.device("cpu"))
+    game, trained_game = make_game(GameSpec(name="coin_game")), make_env("coin_game", **run_config.env.kwargs())
     params = learner.policies()[0]  # agent 1, [S, ...]
     seeds, games = 2, 100
     state = game.initial_state(seeds * games)
@@ -79,5 +80,27 @@ def test_bad_entrants_fail_before_any_rollout_naming_the_choices(league_runs, tm
     foreign.mkdir()
     (foreign / "config.yaml").write_text("algo:\n  name: coma\nenv:\n  name: switch\nname: x\n")
     with pytest.raises(ConfigError, match=r"algo 'coma' \(family coma\) cannot join a league; supported algos: "
-                                          r"lola, lola_dice, loqa, naive, pola, pola_dice, pola_om"):
+                                          r"aa, lola, lola_dice, loqa, naive, paa, pola, pola_dice, pola_om"):
         check_entrants([str(foreign)], GameSpec())
+
+
+def test_advantage_alignment_run_acts_as_its_actor(league_runs):
+    """AA's agent 1 (a loqa_nets actor held functionally by its loss) plays in the league as in its run."""
+    learner, _ = restored_learner(league_runs["aa_ipd"])
+    loss = learner.losses[0]
+    (policy,) = load_entrants([str(league_runs["aa_ipd"])], GameSpec(name="ipd"))
+    assert policy.num_seeds == 2
+    league_game = make_game(GameSpec(name="ipd"))
+    env = make_env("iterated_matrix_game", num_envs=8)  # the run's env: its observation convention
+    state = league_game.initial_state(8)
+    policy.reset(torch.arange(8) // 4)
+    with loss.actor_network_params.to_module(loss.actor_network):
+        hidden = loss.actor_network.initial_hidden(2, 4)
+        for step in range(3):
+            observation = env.observe(state)[:, 0].reshape(2, 4, -1)
+            logits, hidden = loss.actor_network.step(observation, torch.tensor(float(step)), hidden)
+            expected = sample(torch.softmax(logits.reshape(8, -1), -1), torch.Generator().manual_seed(step))
+            actions = policy.act(SeatView(league_game, state, 0, step), torch.Generator().manual_seed(step))
+            assert torch.equal(actions, expected)
+            other = torch.randint(0, league_game.n_actions, (8,))
+            state = league_game.transition(state, torch.stack((actions, other), -1)).state

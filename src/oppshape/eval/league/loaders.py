@@ -70,6 +70,16 @@ def _loqa(name: str, cfg: DictConfig, learner: dict[str, Any], game: GameSpec) -
     """LOQA: the actor (tabular on the IPD, GRU on the Coin Game), every seed (ensemble member)."""
     prefix = "actor_network_params."
     state = {key[len(prefix):]: value for key, value in learner["loss"].items() if key.startswith(prefix)}
+    return _loqa_nets_actor(name, cfg, state, game)
+
+
+def _advantage_alignment(name: str, cfg: DictConfig, learner: dict[str, Any], game: GameSpec) -> LeaguePolicy:
+    """AA / PAA: agent 1's actor, a :mod:`oppshape.modules.loqa_nets` network like LOQA's, every seed."""
+    return _loqa_nets_actor(name, cfg, learner["agents"][0]["actor"], game)
+
+
+def _loqa_nets_actor(name: str, cfg: DictConfig, state: dict[str, Any], game: GameSpec) -> LeaguePolicy:
+    """An ensemble actor of :mod:`oppshape.modules.loqa_nets` rebuilt from its state dict (sizes from the shapes)."""
     if "table" in state:
         members, num_states, num_actions = state["table"].shape
         actor: torch.nn.Module = TabularActor(num_states, num_actions, members)
@@ -84,7 +94,7 @@ def _loqa(name: str, cfg: DictConfig, learner: dict[str, Any], game: GameSpec) -
 
 #: family (``oppshape.config.ALGORITHM_FAMILIES``) -> adapter building its league policy.
 FAMILY_LOADERS: dict[str, Callable[[str, DictConfig, dict[str, Any], GameSpec], LeaguePolicy]] = {
-    "exact_ipd": _exact_ipd, "dice": _dice, "loqa": _loqa,
+    "exact_ipd": _exact_ipd, "dice": _dice, "loqa": _loqa, "advantage_alignment": _advantage_alignment,
 }
 
 
