@@ -13,7 +13,7 @@ CLI := $(PY) -m oppshape
 # extra Hydra overrides for any experiment target, e.g. `make pola-ipd-exact ARGS="device=cuda"`
 ARGS ?=
 
-.PHONY: install demo test bench clean-venv FORCE \
+.PHONY: install demo test bench gpu-check clean-venv FORCE \
 	pola-ipd-exact stackelberg-allgames-ppo stackelberg-allgames-pg stackelberg-queries \
 	stackelberg-leader-memory stackelberg-table loqa-ipd loqa-coin loqa-coin-scaling \
 	coma-matrix-sanity coma-vmas coma-navigation coma-balance coma-transport coma-transport-recipe coma-transport-recipe-coma coma-simple-spread coma-give-way coma-give-way-200 coma-switch \
@@ -42,6 +42,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py $(ARGS)
+
+# CUDA tests, a short CUDA run of each family and the GPU bench into docs/BENCHMARKS.md (< 8 min); "no GPU" without one
+gpu-check: $(STAMP)
+	$(PY) scripts/gpu_check.py $(ARGS)
 
 # --- paper experiments (README: experiments table) ---------------------------------------------------
 

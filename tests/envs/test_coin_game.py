@@ -199,7 +199,7 @@ def test_bad_arguments_name_the_value(kwargs: dict) -> None:
         CoinGame(**kwargs)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_runs_on_cuda() -> None:
     env = CoinGame(num_envs=16, device="cuda")
     rollout = env.rollout(10, break_when_any_done=False)

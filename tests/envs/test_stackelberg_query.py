@@ -133,7 +133,7 @@ def test_custom_payoff_table():
     assert full["next", "agents", "reward"].squeeze(-1).tolist() == [[0.0, 2.0]]
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_runs_on_cuda():
     env = StackelbergQueryGame(num_envs=4, games=["prisoners_dilemma", "chicken"], device="cuda")
     check_env_specs(env)

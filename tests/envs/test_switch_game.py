@@ -18,7 +18,7 @@ from oppshape.envs.switch_game import (
     switch_days,
 )
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
 
 
 def play(env: SwitchGame, schedule: torch.Tensor, actions: torch.Tensor, messages: torch.Tensor | None = None):
