@@ -4,24 +4,10 @@ own-coin rate, IPD cooperation, the summary of seconds to each threshold, and th
 from __future__ import annotations
 
 import pytest
-from omegaconf import OmegaConf
 
-from oppshape.config import LoggerConfig, RunConfig, TrainerConfig, check_section
-from oppshape.config.loqa import ENV_SCHEMAS, LOQAConfig
+from loqa_factory import TINY_GRU, TINY_IPD, build
+
 from oppshape.eval.loqa import plot_curves, summarize
-from oppshape.experiments.base import Experiment
-from oppshape.experiments.loqa import build as build_run
-
-TINY_GRU = {"actor_hidden_size": 8, "qvalue_hidden_size": 8, "num_envs": 4}
-TINY_IPD = {"actor": "tabular", "qvalue": "mlp", "qvalue_hidden_size": 4, "num_envs": 4, "num_seeds": 2,
-            "snapshot_capacity": 0, "epsilon": 0.2}
-
-
-def build(env: dict, **algo) -> Experiment:
-    cfg = OmegaConf.create({"algo": {"name": "loqa", **algo}, "env": env})
-    run_config = RunConfig("loqa", 0, "cpu", check_section(cfg.algo, LOQAConfig, "algo"),
-                           check_section(cfg.env, ENV_SCHEMAS[cfg.env.name], "env"), TrainerConfig(), LoggerConfig())
-    return build_run(run_config, "cpu")
 
 
 def test_ipd_evaluation_reports_per_seed_rewards_and_cooperation() -> None:
