@@ -72,6 +72,12 @@ def test_a_sweep_with_one_bad_value_is_refused_before_its_first_job(tmp_path):
     assert not (tmp_path / "sweep").exists()
 
 
+def test_a_group_glob_sweep_expands_to_the_matching_options():
+    """``make pola-ipd-exact`` sweeps ``experiment=glob(pola_fig3_*)``: the check expands it as Hydra does."""
+    jobs = expand(["experiment=glob(pola_fig3_pola_nn_*)", "seed=1"])
+    assert jobs == [[f"experiment=pola_fig3_pola_nn_cf{cf}", "seed=1"] for cf in (110, 125, 133, 140, 160)]
+
+
 def test_resume_without_a_checkpoint_and_with_a_damaged_one(tmp_path):
     run_dir = run(["algo=naive", "env=ipd_exact", "trainer.iterations=2", f"run_dir={tmp_path / 'run'}", *QUICK])
     (run_dir / "checkpoints" / "last.pt").write_bytes(b"PK\3\4 truncated")

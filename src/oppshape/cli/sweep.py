@@ -13,11 +13,20 @@ from oppshape.config import ConfigError
 
 
 def expand(overrides: list[str]) -> list[list[str]]:
-    """Every job's override list, in Hydra's basic-sweeper order (the product of the swept values)."""
+    """Every job's override list, in Hydra's basic-sweeper order (the product of the swept values).
+
+    The parser gets a config loader over ``configs/``, as Hydra's sweeper does, so a group sweep such as
+    ``experiment=glob(pola_fig3_*)`` expands to the group's matching options.
+    """
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.utils import create_config_search_path
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    from oppshape.cli.compose import CONFIG_DIR
+
+    loader = ConfigLoaderImpl(config_search_path=create_config_search_path(str(CONFIG_DIR)))
     choices = []
-    for override in OverridesParser.create().parse_overrides(overrides):
+    for override in OverridesParser.create(config_loader=loader).parse_overrides(overrides):
         if override.is_sweep_override():
             key = override.get_key_element()
             choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
