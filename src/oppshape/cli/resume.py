@@ -13,6 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from oppshape.cli.migrate import migrate
 from oppshape.config import ConfigError
 
 HONOURED_ON_RESUME = (
@@ -60,7 +61,7 @@ def resumed_config(resume: Path, overrides: list[str], composed: DictConfig | No
     saved_path = run_dir / "config.yaml"
     if not saved_path.is_file():
         raise ConfigError(f"resume={str(resume)!r} is not a run directory (no config.yaml there)")
-    saved = OmegaConf.load(saved_path)
+    saved = migrate(OmegaConf.load(saved_path))
     settings = [o for o in overrides if not o.startswith("hydra") and key_of(o) not in NOT_SETTINGS]
     values = [o for o in settings if key_of(o) not in GROUP_CHOICES]
     groups = {key_of(o) for o in settings if key_of(o) in GROUP_CHOICES}
