@@ -23,7 +23,6 @@ from oppshape.config.loqa import ENV_SCHEMAS, LOQAConfig
 from oppshape.envs import make_env
 from oppshape.experiments.loqa import build as build_loqa
 from oppshape.learners.pola_dice import POLADiCE
-from oppshape.modules.gru_policy import GRUNet, gru_net_step
 from oppshape.objectives.dice_lookahead import detached
 
 ENV_SIZES = (2**16, 2**18, 2**20)
@@ -63,19 +62,7 @@ def env_steps(name: str, num_envs: int, device: torch.device, repeats: int) -> d
     rates = {"tensor": num_envs / seconds_per_call(tensor_level, repeats, device),
              "torchrl": num_envs / seconds_per_call(torchrl_step, repeats, device)}
     if name == "coin_game":
-        observation_dim = game.observe(holder["state"]).flatten(2).shape[-1]
-        policies = [GRUNet(observation_dim, n_actions, 64).to(device).params() for _ in range(2)]
-        hidden = [torch.zeros(1, num_envs, 64, device=device) for _ in range(2)]
-
-        @torch.no_grad()
-        def with_policies() -> None:
-            observation = game.observe(holder["state"]).flatten(2).unsqueeze(0)  # one seed: [1, N, 2, obs]
-            chosen = []
-            for i in range(2):
-                logits, hidden[i] = gru_net_step(policies[i], observation[:, :, i], hidden[i])
-                chosen.append(torch.multinomial(torch.softmax(logits[0], -1), 1).squeeze(-1))
-            holder["state"] = game.transition(holder["state"], torch.stack(chosen, -1)).state
-
+        with_policies = load_module("coin_dice").gru_policy_step(game, holder, num_envs, device)
         rates["gru"] = num_envs / seconds_per_call(with_policies, repeats, device)
     return rates
 

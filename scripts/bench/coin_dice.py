@@ -42,8 +42,17 @@ def _env_rates(num_envs: int, side: int, repeats: int) -> dict[str, tuple[float,
         _, td["td"] = game.step_and_maybe_reset(td["td"])
         td["td"].set(("agents", "action"), actions)
 
-    policies = [GRUNet(4 * side * side, 4, 64).params() for _ in range(2)]
-    hidden = [torch.zeros(1, num_envs, 64) for _ in range(2)]
+    return {name: _timed(fn, repeats) for name, fn in
+            (("bare", bare), ("torchrl", torchrl_step), ("gru", gru_policy_step(game, holder, num_envs)))}
+
+
+def gru_policy_step(game: CoinGame, holder: dict, num_envs: int, device: str | torch.device = "cpu"
+                    ) -> Callable[[], None]:
+    """One rollout step with both agents' GRU-64 policies sampling from the observation, then the transition
+    (the rollout the speed issue times); ``holder["state"]`` carries the game state between calls."""
+    observation_dim = game.observe(holder["state"]).flatten(2).shape[-1]
+    policies = [GRUNet(observation_dim, 4, 64).to(device).params() for _ in range(2)]
+    hidden = [torch.zeros(1, num_envs, 64, device=device) for _ in range(2)]
 
     @torch.no_grad()
     def with_policies() -> None:
@@ -54,8 +63,7 @@ def _env_rates(num_envs: int, side: int, repeats: int) -> dict[str, tuple[float,
             chosen.append(torch.multinomial(torch.softmax(logits[0], -1), 1).squeeze(-1))
         holder["state"] = game.transition(holder["state"], torch.stack(chosen, -1)).state
 
-    return {name: _timed(fn, repeats) for name, fn in
-            (("bare", bare), ("torchrl", torchrl_step), ("gru", with_policies))}
+    return with_policies
 
 
 def _outer_step_seconds(env: str, batch: int, inner_steps: int, repeats: int) -> tuple[float, float]:
