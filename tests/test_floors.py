@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "oppshape"
 
 #: Ground to top. Ground-floor services and ``games`` share floor 0.
 FLOORS: dict[str, int] = {
-    "config": 0, "checkpoint": 0, "rng": 0, "loggers": 0, "config_errors": 0, "games": 0,
+    "config": 0, "checkpoint": 0, "rng": 0, "hot_path": 0, "loggers": 0, "config_errors": 0, "games": 0,
     "envs": 1,
     "modules": 2,
     "objectives": 3,

@@ -77,6 +77,7 @@ def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Validate, build and train one run into ``run_dir``; returns the content of ``summary.json``."""
     import torch
 
+    from oppshape import hot_path
     from oppshape.checkpoint import TRAINING_STATE_KEYS, load_checkpoint, restore_training_state
     from oppshape.experiments.registry import family_module
     from oppshape.loggers import MetricLoggers
@@ -89,6 +90,7 @@ def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     device = resolve_device(run_config.device)
     if trainer_config.threads > 0:
         torch.set_num_threads(trainer_config.threads)
+    hot_path.set_enabled(trainer_config.compile)
     resume, init_from = cfg.get("resume"), cfg.get("init_from")
     checkpoint = load_checkpoint(Path(str(resume)), TRAINING_STATE_KEYS) if resume else None
     initial = load_checkpoint(Path(str(init_from)), ("learner", "iteration")) if init_from and not resume else None

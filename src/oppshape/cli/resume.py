@@ -18,7 +18,7 @@ from oppshape.config import ConfigError
 
 HONOURED_ON_RESUME = (
     "trainer.iterations", "trainer.max_seconds", "trainer.eval_every", "trainer.checkpoint_every",
-    "trainer.stop_when", "trainer.log_every", "trainer.progress", "logger.*", "device",
+    "trainer.stop_when", "trainer.log_every", "trainer.progress", "trainer.compile", "logger.*", "device",
 )
 #: Root keys saying where to run or start from, not what the run is.
 NOT_SETTINGS = ("resume", "run_dir", "init_from")

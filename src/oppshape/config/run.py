@@ -37,6 +37,9 @@ class TrainerConfig:
     # evaluate on generators seeded from (seed, iteration), restored afterwards, so eval_every cannot change the
     # training run; off (the default) keeps the documented runs, whose evaluations drew from the training streams
     isolate_eval: bool = False
+    # run the fused hot paths (env transitions and observations, recurrent policy steps) through torch.compile;
+    # the first call of each pays the compile time (logged as compile_s)
+    compile: bool = False
 
     def __post_init__(self) -> None:
         require(self.iterations >= 1, "trainer.iterations", self.iterations, "an integer >= 1")
