@@ -179,3 +179,29 @@ def test_a_multirun_writes_a_summary_table(tmp_path):
     rows = (tmp_path / "sweep" / "summary.csv").read_text().splitlines()
     assert rows[0].startswith("job,overrides,status,iterations,wall_time_s,") and len(rows) == 3
     assert rows[2].startswith("1,algo=naive env=ipd_exact trainer.iterations=2 seed=1 ") and ",ok,2," in rows[2]
+
+
+def test_a_multirun_with_a_failed_job_exits_non_zero_naming_it(tmp_path, monkeypatch, capsys):
+    import importlib
+
+    from oppshape.cli import entry
+    from oppshape.trainer import NonFiniteError
+
+    execute_module = importlib.import_module("oppshape.cli.execute")  # the package re-exports the function's name
+    real_execute = execute_module.execute
+
+    def failing_for_seed_1(cfg, run_dir):
+        if cfg.seed == 1:
+            raise NonFiniteError("loss_toy is nan at iteration 2")
+        return real_execute(cfg, run_dir)
+
+    monkeypatch.setattr(execute_module, "execute", failing_for_seed_1)
+    argv = ["-m", "algo=naive", "env=ipd_exact", "trainer.iterations=2", "seed=0,1",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}", *QUICK]
+    monkeypatch.setattr(sys, "argv", ["oppshape", *argv])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        entry.guarded(lambda: entry._run(argv))
+    assert exit_.value.code == 1
+    assert "oppshape: sweep: 1 job(s) failed: 1; their reasons are in the sweep's summary.md" in capsys.readouterr().err
+    assert "loss_toy is nan" in (tmp_path / "sweep" / "summary.md").read_text()

@@ -52,8 +52,14 @@ def _multirun(argv: list[str]) -> None:
 
     from oppshape.cli.sweep import check_jobs
 
+    from oppshape.cli.sweep_summary import FAILED_JOBS
+
     check_jobs([arg for arg in argv if not arg.startswith("-")])
+    FAILED_JOBS.clear()
     hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")(_hydra_job)()
+    if FAILED_JOBS:
+        _fail("sweep", f"{len(FAILED_JOBS)} job(s) failed: {', '.join(FAILED_JOBS)}; their reasons are in the "
+              "sweep's summary.md", STOPPED_EXIT)
 
 
 def _hydra_job(cfg: DictConfig) -> None:

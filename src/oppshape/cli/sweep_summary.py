@@ -13,6 +13,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 FIXED = ("job", "overrides", "status", "iterations", "wall_time_s")
+#: The jobs of the last summarised sweep that did not finish ``ok`` (the CLI exits non-zero when any did).
+FAILED_JOBS: list[str] = []
 
 
 def job_row(job_dir: Path, sweep_dir: Path) -> dict[str, Any]:
@@ -31,10 +33,12 @@ def job_row(job_dir: Path, sweep_dir: Path) -> dict[str, Any]:
 
 
 def write_summary(sweep_dir: Path) -> Path | None:
-    """Write ``summary.csv`` and ``summary.md`` of the jobs under ``sweep_dir``; ``None`` if it holds none."""
+    """Write ``summary.csv`` and ``summary.md`` of the jobs under ``sweep_dir``; ``None`` if it holds none.
+    The jobs that did not end ``ok`` are kept in :data:`FAILED_JOBS` for the CLI's exit code."""
     job_dirs = sorted((path.parent.parent for path in sweep_dir.rglob(".hydra/overrides.yaml")),
                       key=lambda path: [int(part) if part.isdigit() else part for part in path.parts])
     rows = [job_row(job_dir, sweep_dir) for job_dir in job_dirs]
+    FAILED_JOBS[:] = [row["job"] for row in rows if row["status"] != "ok"]
     if not rows:
         return None
     columns = list(FIXED) + sorted({key for row in rows for key in row} - set(FIXED))
