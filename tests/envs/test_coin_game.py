@@ -241,3 +241,24 @@ def test_observe_is_the_plane_by_plane_rule_and_follows_the_egocentric_flag(kwar
     assert torch.equal(env.observe(state), env._observe_planes(state))
     env.egocentric = not env.egocentric  # the table is rebuilt for the other view
     assert torch.equal(env.observe(state), env._observe_planes(state))
+
+
+@pytest.mark.compile
+def test_compiled_hot_path_plays_the_same_games_as_eager_without_recompiling() -> None:
+    from oppshape import hot_path
+
+    def play(compiled: bool) -> list[torch.Tensor]:
+        env = CoinGame(num_envs=64)
+        env.set_seed(5)
+        state, seen = env.initial_state(64), []
+        with hot_path.enabled(compiled):
+            for t in range(6):
+                # compiled on the first step; the others must reuse it
+                with torch._dynamo.config.patch(error_on_recompile=compiled and t > 0):
+                    step = env.transition(state, torch.arange(128).reshape(64, 2).add(t) % 4)
+                    state = step.state
+                    seen += [*state, step.reward, step.picked_coin, step.picked_own_coin, env.observe(state)]
+        return seen
+
+    for eager, compiled in zip(play(False), play(True)):
+        assert torch.equal(eager, compiled)
