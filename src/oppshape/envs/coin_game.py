@@ -20,9 +20,8 @@ from typing import ClassVar, NamedTuple
 import torch
 from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Bounded, Categorical, Composite
-from torchrl.envs import EnvBase
 
-from oppshape.envs.specs import agents_action_spec, agents_reward_spec, done_spec, step_output
+from oppshape.envs.specs import CompleteStepEnv, agents_action_spec, agents_reward_spec, done_spec, step_output
 from oppshape.hot_path import hot_path
 
 N_AGENTS = 2
@@ -99,7 +98,7 @@ def coin_observe(agent_cell: torch.Tensor, coin_cell: torch.Tensor, coin_owner: 
     return torch.nn.functional.embedding(index, observation_rows)
 
 
-class CoinGame(EnvBase):
+class CoinGame(CompleteStepEnv):
     """Batched two-agent Coin Game; episodes are truncated after ``episode_length`` steps.
 
     Args:

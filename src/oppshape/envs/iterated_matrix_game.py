@@ -17,9 +17,8 @@ from typing import NamedTuple
 import torch
 from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Bounded, Categorical, Composite
-from torchrl.envs import EnvBase
 
-from oppshape.envs.specs import agents_action_spec, agents_reward_spec, done_spec, step_output
+from oppshape.envs.specs import CompleteStepEnv, agents_action_spec, agents_reward_spec, done_spec, step_output
 from oppshape.games.exact import SWAP_VIEW
 from oppshape.games.payoffs import payoff_table as preset_payoff
 from oppshape.hot_path import hot_path
@@ -54,7 +53,7 @@ def matrix_observe(state: torch.Tensor, observation_rows: torch.Tensor) -> torch
     return torch.nn.functional.embedding(state, observation_rows).unflatten(-1, (N_AGENTS, N_STATES))
 
 
-class IteratedMatrixGame(EnvBase):
+class IteratedMatrixGame(CompleteStepEnv):
     """Two agents repeat a 2x2 game for ``episode_length`` steps; episodes end truncated.
 
     Args:
