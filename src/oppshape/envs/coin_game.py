@@ -160,6 +160,9 @@ class CoinGame(CompleteStepEnv):
     def _build_tables(self) -> None:
         """The hot path's look-up tables (see :func:`coin_transition`), built once from the slow rules."""
         self.register_buffer("next_cell_flat", self.next_cell.reshape(-1), persistent=False)
+        cells = torch.arange(self.n_cells, device=self.device)
+        self.register_buffer("cell_position", torch.stack((cells // self.width, cells % self.width), -1),
+                             persistent=False)
         pairs = torch.arange(self.n_cells**2, device=self.device)
         agent_cell = torch.stack((pairs // self.n_cells, pairs % self.n_cells), dim=-1)
         n_free = self.n_cells - 1 - (agent_cell[:, 0] != agent_cell[:, 1]).long()
@@ -190,11 +193,11 @@ class CoinGame(CompleteStepEnv):
     # ----------------------------------------------------------------- tensor-level game
     def positions(self, cells: torch.Tensor) -> torch.Tensor:
         """Flat cells ``[...]`` as (row, col) ``[..., 2]``."""
-        return torch.stack((cells // self.width, cells % self.width), dim=-1)
+        return torch.nn.functional.embedding(cells, self.cell_position)
 
     def cells(self, positions: torch.Tensor) -> torch.Tensor:
         """(row, col) ``[..., 2]`` as flat cells ``[...]``."""
-        return positions[..., 0] * self.width + positions[..., 1]
+        return torch.add(positions[..., 1], positions[..., 0], alpha=self.width)
 
     def _uniform(self, *shape: int) -> torch.Tensor:
         return torch.rand(shape, generator=self._generator, device=self.device)
