@@ -57,6 +57,7 @@ class CoinStep(NamedTuple):
 def coin_transition(
     agent_cell: torch.Tensor, coin_cell: torch.Tensor, coin_owner: torch.Tensor, actions: torch.Tensor,
     uniform: torch.Tensor, next_cell: torch.Tensor, free_cell: torch.Tensor, n_free: torch.Tensor,
+    outcome_reward: torch.Tensor, outcome_own: torch.Tensor,
 ) -> tuple[torch.Tensor, ...]:
     """One step of the rules on flat cells; returns (agent_cell, coin_cell, coin_owner, reward, picked, picked_own).
 
@@ -66,6 +67,8 @@ def coin_transition(
         free_cell: ``[cells * cells, cells]`` for the agents' pair ``a1 * cells + a2``, its free cells in
             row-major order; the entry after the last free cell repeats it (``uniform * n_free`` can round up).
         n_free: ``[cells * cells]`` float, how many cells each pair leaves free.
+        outcome_reward, outcome_own: ``[2, 8]`` each agent's reward and own-coin pick-up for the outcome
+            ``first picks + 2 * second picks + 4 * owner``.
     """
     n_cells = free_cell.shape[1]
     moved = torch.take(next_cell, torch.add(actions, agent_cell, alpha=4))
@@ -73,17 +76,14 @@ def coin_transition(
     # the size-2 dim and runs ~10x slower than eager)
     first, second = moved.unbind(-1)
     first_picks, second_picks = first == coin_cell, second == coin_cell
-    second_owns = coin_owner.bool()
-    first_loses, second_loses = second_picks & ~second_owns, first_picks & second_owns
-    # +1 for any pick-up; the owner pays 2 when the other agent picks its coin up
-    reward = torch.stack((first_picks.float() - 2.0 * first_loses.float(),
-                          second_picks.float() - 2.0 * second_loses.float()), dim=-1)
+    outcome = torch.add(first_picks, torch.add(second_picks, coin_owner, alpha=2), alpha=2)
     any_pick = first_picks | second_picks
     pair = torch.add(second, first, alpha=n_cells)
     rank = (uniform * torch.take(n_free, pair)).long()
     placed = torch.take(free_cell, torch.add(rank, pair, alpha=n_cells))
+    reward = torch.stack((torch.take(outcome_reward[0], outcome), torch.take(outcome_reward[1], outcome)), dim=-1)
+    picked_own = torch.stack((torch.take(outcome_own[0], outcome), torch.take(outcome_own[1], outcome)), dim=-1)
     picked = torch.stack((first_picks, second_picks), dim=-1)
-    picked_own = torch.stack((first_picks & ~second_owns, second_picks & second_owns), dim=-1)
     return moved, torch.where(any_pick, placed, coin_cell), coin_owner ^ any_pick, reward, picked, picked_own
 
 
@@ -172,6 +172,13 @@ class CoinGame(CompleteStepEnv):
                                     (ranks.reshape(-1) + 0.5) / n_free.repeat_interleave(self.n_cells))
         self.register_buffer("free_cell", free_cell.reshape(self.n_cells**2, self.n_cells), persistent=False)
         self.register_buffer("n_free", n_free.to(torch.float32), persistent=False)
+        outcome = torch.arange(8, device=self.device)
+        picks = torch.stack((outcome % 2, outcome // 2 % 2), dim=-1).bool()  # [8, 2]: who stands on the coin
+        owns = (outcome // 4)[:, None] == self.agent_ids  # [8, 2]: whose coin it is
+        # +1 for any pick-up; the owner pays 2 when the other agent picks its coin up
+        self.register_buffer("outcome_reward", (picks.float() - 2.0 * (owns & picks.flip(-1)).float()).T.contiguous(),
+                             persistent=False)
+        self.register_buffer("outcome_own", (picks & owns).T.contiguous(), persistent=False)
         self._rows: torch.Tensor | None = None
         self._rows_key: tuple | None = None
 
@@ -235,7 +242,7 @@ class CoinGame(CompleteStepEnv):
             uniform = self._uniform(len(state.coin_owner))
         agent_cell, coin_cell, coin_owner, reward, picked, picked_own = coin_transition(
             state.agent_cell, state.coin_cell, state.coin_owner, actions, uniform,
-            self.next_cell_flat, self.free_cell, self.n_free)
+            self.next_cell_flat, self.free_cell, self.n_free, self.outcome_reward, self.outcome_own)
         return CoinStep(CoinState(agent_cell, coin_cell, coin_owner), reward, picked, picked_own)
 
     def observe(self, state: CoinState) -> torch.Tensor:
