@@ -75,28 +75,31 @@ def _pin(threads: int) -> str:
 
 
 def measure(threads: int, quick: bool) -> list[dict]:
-    """Every row at ``threads`` threads: eager and compiled M steps/s (medians of alternating runs), compile s."""
+    """Every row of :data:`ROWS` at ``threads`` threads."""
     cores = _pin(threads)
     torch._dynamo.reset()  # compiled code is built for a thread count: compile afresh for this one
-    results = []
-    for game, path, num_envs in ROWS:
-        step = _stepper(game, path, num_envs)
-        calls = max(3, (2_000_000 if quick else 20_000_000) // num_envs // (4 if game == "coin" else 1))
-        step()  # eager warm-up
-        typical = _seconds_per_call(step, 3)
-        with hot_path.enabled():
-            started = time.perf_counter()
-            step()
-            compile_seconds = max(0.0, time.perf_counter() - started - typical)
-        times: dict[bool, list[float]] = {False: [], True: []}
-        for _ in range(1 if quick else 3):
-            for compiled in (False, True):
-                with hot_path.enabled(compiled):
-                    times[compiled].append(_seconds_per_call(step, calls))
-        rate = {c: num_envs / statistics.median(t) / 1e6 for c, t in times.items()}
-        results.append({"game": game, "path": path, "num_envs": num_envs, "threads": threads, "cores": cores,
-                        "eager": rate[False], "compiled": rate[True], "compile_s": compile_seconds})
-    return results
+    with torch._inductor.config.patch(force_disable_caches=True):  # compile s: cold, as a first run pays
+        return [_row(game, path, num_envs, threads, cores, quick) for game, path, num_envs in ROWS]
+
+
+def _row(game: str, path: str, num_envs: int, threads: int, cores: str, quick: bool) -> dict:
+    """One row: eager and compiled M steps/s (medians of alternating runs) and the compile seconds."""
+    step = _stepper(game, path, num_envs)
+    calls = max(3, (2_000_000 if quick else 20_000_000) // num_envs // (4 if game == "coin" else 1))
+    step()  # eager warm-up
+    typical = _seconds_per_call(step, 3)
+    with hot_path.enabled():
+        started = time.perf_counter()
+        step()
+        compile_seconds = max(0.0, time.perf_counter() - started - typical)
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(1 if quick else 3):
+        for compiled in (False, True):
+            with hot_path.enabled(compiled):
+                times[compiled].append(_seconds_per_call(step, calls))
+    rate = {c: num_envs / statistics.median(t) / 1e6 for c, t in times.items()}
+    return {"game": game, "path": path, "num_envs": num_envs, "threads": threads, "cores": cores,
+            "eager": rate[False], "compiled": rate[True], "compile_s": compile_seconds}
 
 
 def run(quick: bool) -> str:

@@ -240,9 +240,10 @@ class CoinGame(CompleteStepEnv):
         """
         if uniform is None:
             uniform = self._uniform(len(state.coin_owner))
-        agent_cell, coin_cell, coin_owner, reward, picked, picked_own = coin_transition(
-            state.agent_cell, state.coin_cell, state.coin_owner, actions, uniform,
-            self.next_cell_flat, self.free_cell, self.n_free, self.outcome_reward, self.outcome_own)
+        with torch.no_grad():  # nothing here has a gradient; one grad mode means one compiled graph, not two
+            agent_cell, coin_cell, coin_owner, reward, picked, picked_own = coin_transition(
+                state.agent_cell, state.coin_cell, state.coin_owner, actions, uniform,
+                self.next_cell_flat, self.free_cell, self.n_free, self.outcome_reward, self.outcome_own)
         return CoinStep(CoinState(agent_cell, coin_cell, coin_owner), reward, picked, picked_own)
 
     def observe(self, state: CoinState) -> torch.Tensor:
@@ -250,7 +251,8 @@ class CoinGame(CompleteStepEnv):
         table = self._observation_rows()
         if table is None:
             return self._observe_planes(state)
-        rows = coin_observe(state.agent_cell, state.coin_cell, state.coin_owner, table)
+        with torch.no_grad():
+            rows = coin_observe(state.agent_cell, state.coin_cell, state.coin_owner, table)
         return rows.view(len(rows), N_AGENTS, *self.observation_shape)
 
     def _observe_planes(self, state: CoinState) -> torch.Tensor:

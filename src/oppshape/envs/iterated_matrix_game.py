@@ -127,7 +127,8 @@ class IteratedMatrixGame(CompleteStepEnv):
 
     def transition(self, state: torch.Tensor, actions: torch.Tensor, uniform: torch.Tensor | None = None) -> MatrixStep:
         """Play ``actions`` ``[N, 2]`` (0 = cooperate); the game is deterministic, ``uniform`` is ignored."""
-        return MatrixStep(*matrix_transition(actions, self.reward_by_state))
+        with torch.no_grad():  # nothing here has a gradient; one grad mode means one compiled graph, not two
+            return MatrixStep(*matrix_transition(actions, self.reward_by_state))
 
     def observe(self, state: torch.Tensor) -> torch.Tensor:
         """Both agents' one-hot own-view states ``[N, 2, 5]``."""
