@@ -102,11 +102,39 @@ def _row(game: str, path: str, num_envs: int, threads: int, cores: str, quick: b
             "eager": rate[False], "compiled": rate[True], "compile_s": compile_seconds}
 
 
+def profile_line(game: str, path: str, num_envs: int, steps: int = 100) -> str:
+    """Where one eager step's time goes (torch.profiler, the current thread count): wall time unprofiled, the
+    aten ops' own time and count, the rest being Python / TensorDict work, and the three costliest ops."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step = _stepper(game, path, num_envs)
+    for _ in range(10):
+        step()
+    wall = _seconds_per_call(step, steps) * 1e6
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    ops = [e for e in prof.key_averages() if e.key.startswith("aten::")]
+    own = sum(e.self_cpu_time_total for e in ops) / steps
+    top = sorted(ops, key=lambda e: -e.self_cpu_time_total)[:3]
+    top_text = ", ".join(f"`{e.key[6:]}` {e.self_cpu_time_total / steps:.0f} us ({e.count // steps}x)" for e in top)
+    line = (f"{wall:.0f} us per step unprofiled; aten ops {own:.0f} us (profiled) over "
+            f"{sum(e.count for e in ops) // steps} calls, the rest Python/TensorDict; costliest: {top_text}")
+    if path == "torchrl":
+        tensor_level = _seconds_per_call(_stepper(game, "tensor", num_envs), steps) * 1e6
+        line += f"; the same step at tensor level takes {tensor_level:.0f} us, the rest is TorchRL's per-call work"
+    return line
+
+
 def run(quick: bool) -> str:
     started_threads = torch.get_num_threads()
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     try:
         results = [row for threads in (1, 2) for row in measure(threads, quick)]
+        _pin(1)
+        misses = [r for r in results if r["threads"] == 1 and max(r["eager"], r["compiled"])
+                  < TARGET[r["path"]] * REFERENCE[(r["game"], r["path"], r["num_envs"])]]
+        profiles = [(r, profile_line(r["game"], r["path"], r["num_envs"])) for r in misses]
     finally:
         torch.set_num_threads(started_threads)
         if affinity is not None:
@@ -135,4 +163,8 @@ def run(quick: bool) -> str:
             f"(cores {r['cores']}) | {r['eager']:.1f} M/s | {r['compiled']:.1f} M/s | {r['compile_s']:.1f} | "
             f"{reference} M/s | {r['eager'] / reference:.2f}x{marks[0]} | {r['compiled'] / reference:.2f}x{marks[1]} |"
         )
+    lines += ["", "Misses at one thread, both paths below target, and the eager profile (torch.profiler, 1 thread, "
+              "core 1) that explains them:" if profiles else "No one-thread row misses its target on both paths.", ""]
+    lines += [f"- {'IPD' if r['game'] == 'ipd' else 'Coin 3x3'} {r['path']} at {r['num_envs']}: {text}"
+              for r, text in profiles]
     return "\n".join(lines)
