@@ -71,7 +71,8 @@ def coin_transition(
             ``first picks + 2 * second picks + 4 * owner``.
     """
     n_cells = free_cell.shape[1]
-    moved = torch.take(next_cell, torch.add(actions, agent_cell, alpha=4))
+    # 1-D gathers are index_select (on CPU ~3x cheaper than take at 2000 games)
+    moved = next_cell.index_select(0, torch.add(actions, agent_cell, alpha=4).reshape(-1)).view(agent_cell.shape)
     # one-dimensional per-agent columns: inductor vectorizes these along the games (on [N, 2] it vectorizes
     # the size-2 dim and runs ~10x slower than eager)
     first, second = moved.unbind(-1)
@@ -79,10 +80,10 @@ def coin_transition(
     outcome = torch.add(first_picks, torch.add(second_picks, coin_owner, alpha=2), alpha=2)
     any_pick = first_picks | second_picks
     pair = torch.add(second, first, alpha=n_cells)
-    rank = (uniform * torch.take(n_free, pair)).long()
-    placed = torch.take(free_cell, torch.add(rank, pair, alpha=n_cells))
-    reward = torch.stack((torch.take(outcome_reward[0], outcome), torch.take(outcome_reward[1], outcome)), dim=-1)
-    picked_own = torch.stack((torch.take(outcome_own[0], outcome), torch.take(outcome_own[1], outcome)), dim=-1)
+    rank = (uniform * n_free.index_select(0, pair)).long()
+    placed = free_cell.view(-1).index_select(0, torch.add(rank, pair, alpha=n_cells))
+    reward = torch.stack((outcome_reward[0].index_select(0, outcome), outcome_reward[1].index_select(0, outcome)), -1)
+    picked_own = torch.stack((outcome_own[0].index_select(0, outcome), outcome_own[1].index_select(0, outcome)), -1)
     picked = torch.stack((first_picks, second_picks), dim=-1)
     return moved, torch.where(any_pick, placed, coin_cell), coin_owner ^ any_pick, reward, picked, picked_own
 
