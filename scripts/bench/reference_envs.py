@@ -127,6 +127,7 @@ def profile_line(game: str, path: str, num_envs: int, steps: int = 100) -> str:
 
 
 def run(quick: bool) -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     started_threads = torch.get_num_threads()
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     try:
@@ -150,6 +151,9 @@ def run(quick: bool) -> str:
         "issue #21 for the authors' JAX code (jitted, compile time excluded, one core of the same 2-core VM);",
         "we do not ship or run it. Target: the issue's ratio (>= 1.0x tensor-level, >= 0.5x TorchRL step).",
         "",
+        *([f"**Shared machine**: load average {load:.1f} on {os.cpu_count()} cores when this ran. Other jobs slowed",
+           "every row, the 2-thread ones most (their threads wait on the busy core; inductor's OpenMP loops",
+           "worst): re-run on a quiet machine before comparing with the references.", ""] if load > 1.0 else []),
         "| env | path | games | threads | eager | compiled | compile s | reference | eager / ref | compiled / ref |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
