@@ -73,8 +73,8 @@ def coin_transition(
     n_cells = free_cell.shape[1]
     # 1-D gathers are index_select (on CPU ~3x cheaper than take at 2000 games)
     moved = next_cell.index_select(0, torch.add(actions, agent_cell, alpha=4).reshape(-1)).view(agent_cell.shape)
-    # one-dimensional per-agent columns: inductor vectorizes these along the games (on [N, 2] it vectorizes
-    # the size-2 dim and runs ~10x slower than eager)
+    # one-dimensional per-agent columns: inductor vectorizes these along the games (written on [N, 2] it
+    # vectorized the size-2 dim: 751 us compiled vs 160 us eager at 2000 games)
     first, second = moved.unbind(-1)
     first_picks, second_picks = first == coin_cell, second == coin_cell
     outcome = torch.add(first_picks, torch.add(second_picks, coin_owner, alpha=2), alpha=2)
