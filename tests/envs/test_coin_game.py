@@ -204,3 +204,61 @@ def test_runs_on_cuda() -> None:
     env = CoinGame(num_envs=16, device="cuda")
     rollout = env.rollout(10, break_when_any_done=False)
     assert rollout["next", "agents", "reward"].device.type == "cuda"
+
+
+def rule_transition(env: CoinGame, state: CoinState, actions: torch.Tensor, uniform: torch.Tensor) -> tuple:
+    """The rules written out step by step, no tables: what the table-driven hot path must reproduce."""
+    agent_cell = env.next_cell[state.agent_cell, actions]
+    picked = agent_cell == state.coin_cell[:, None]
+    owns = state.coin_owner[:, None] == torch.arange(2)
+    reward = picked.float() - 2.0 * (owns & picked.flip(-1)).float()
+    any_pick = picked.any(-1)
+    coin_cell = torch.where(any_pick, env.place_coin(agent_cell, uniform), state.coin_cell)
+    coin_owner = torch.where(any_pick, 1 - state.coin_owner, state.coin_owner)
+    return agent_cell, coin_cell, coin_owner, reward, picked, picked & owns
+
+
+def test_table_driven_transition_is_the_rule_for_every_state_and_joint_action() -> None:
+    env = CoinGame(height=3, width=4)
+    cells = torch.arange(12)
+    grid = torch.cartesian_prod(cells, cells, cells, torch.arange(2), torch.arange(4), torch.arange(4))
+    state = CoinState(grid[:, :2], grid[:, 2], grid[:, 3])
+    actions = grid[:, 4:]
+    torch.manual_seed(0)
+    uniform = torch.rand(len(grid))
+    uniform[::5], uniform[1::5] = 1 - 2**-24, 0.0  # edge draws: u * n_free rounds up to n_free in float32
+    step = env.transition(state, actions, uniform)
+    got = (*step.state, step.reward, step.picked_coin, step.picked_own_coin)
+    for name, mine, rule in zip(("agent_cell", "coin_cell", "coin_owner", "reward", "picked", "picked_own"),
+                                got, rule_transition(env, state, actions, uniform)):
+        assert torch.equal(mine, rule), name
+
+
+@pytest.mark.parametrize("kwargs", [{"egocentric": True}, {"egocentric": False}, {"height": 5, "width": 5}])
+def test_observe_is_the_plane_by_plane_rule_and_follows_the_egocentric_flag(kwargs: dict) -> None:
+    env = CoinGame(**kwargs)
+    state = env.initial_state(500)
+    assert torch.equal(env.observe(state), env._observe_planes(state))
+    env.egocentric = not env.egocentric  # the table is rebuilt for the other view
+    assert torch.equal(env.observe(state), env._observe_planes(state))
+
+
+@pytest.mark.compile
+def test_compiled_hot_path_plays_the_same_games_as_eager_without_recompiling() -> None:
+    from oppshape import hot_path
+
+    def play(compiled: bool) -> list[torch.Tensor]:
+        env = CoinGame(num_envs=64)
+        env.set_seed(5)
+        state, seen = env.initial_state(64), []
+        with hot_path.enabled(compiled):
+            for t in range(6):
+                # compiled on the first step; the others must reuse it
+                with torch._dynamo.config.patch(error_on_recompile=compiled and t > 0):
+                    step = env.transition(state, torch.arange(128).reshape(64, 2).add(t) % 4)
+                    state = step.state
+                    seen += [*state, step.reward, step.picked_coin, step.picked_own_coin, env.observe(state)]
+        return seen
+
+    for eager, compiled in zip(play(False), play(True)):
+        assert torch.equal(eager, compiled)

@@ -87,3 +87,18 @@ def test_tensor_level_rules_match_the_torchrl_step() -> None:
         torch.testing.assert_close(out["agents", "observation"], env.observe(state))
         assert torch.equal(env.observation_table[env.observation_index(state)], env.observe(state))
         td = out
+
+
+@pytest.mark.compile
+def test_compiled_transition_equals_eager_without_recompiling() -> None:
+    from oppshape import hot_path
+
+    env = IteratedMatrixGame(num_envs=64, payoff="stag_hunt")
+    actions = torch.randint(2, (6, 64, 2), generator=torch.Generator().manual_seed(0))
+    with hot_path.enabled():
+        first = env.transition(env.initial_state(64), actions[0])
+        with torch._dynamo.config.patch(error_on_recompile=True):
+            compiled = [env.transition(first.state, a) for a in actions]
+    for step, a in zip(compiled, actions):
+        eager = env.transition(first.state, a)
+        assert torch.equal(step.state, eager.state) and torch.equal(step.reward, eager.reward)

@@ -41,3 +41,21 @@ def test_step_output_fills_the_missing_flag_with_false_and_ors_done() -> None:
     assert both["done"].flatten().tolist() == [True, True, False]
     with pytest.raises(ValueError, match="terminated, truncated or both"):
         step_output(env, 2, agents, {})
+
+
+@pytest.mark.parametrize("name", ["iterated_matrix_game", "coin_game"])
+def test_skipped_step_completion_pass_would_change_nothing(name: str) -> None:
+    from torchrl.envs import EnvBase
+
+    from oppshape.envs import make_env
+
+    env = make_env(name, num_envs=4)
+    td = env.reset()
+    td["agents", "action"] = env.full_action_spec.rand()["agents", "action"]
+    out = env._step(td)
+    assert env._step_proc_data(out) is out  # skipped
+    completed = EnvBase._step_proc_data(env, out.clone())
+    assert set(completed.keys(True, True)) == set(out.keys(True, True))
+    assert (completed == out).all()
+    env.run_type_checks = True
+    assert (env._step_proc_data(out.clone()) == out).all()
