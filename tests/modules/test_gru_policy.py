@@ -7,7 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oppshape.modules.gru_policy import GRUNet, gru_net_step, unroll
+from oppshape import hot_path
+from oppshape.envs.coin_game import CoinGame
+from oppshape.modules.gru_policy import GRUNet, _fused_gru_cell, cell_path, gru_cell, gru_net_step, unroll
+from oppshape.rollouts.dice import AgentParams, rollout
 
 
 def torch_modules(net: GRUNet, seed: int) -> tuple[nn.Linear, nn.GRUCell, nn.Linear]:
@@ -88,3 +91,67 @@ def test_bad_sizes_are_named() -> None:
         GRUNet(5, 2, 0)
     with pytest.raises(ValueError, match="num_seeds=0"):
         GRUNet(5, 2, 8, num_seeds=0)
+
+
+def textbook_cell(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """``nn.GRUCell``'s equations, one op per term."""
+    input_reset, input_update, input_new = input_gates.chunk(3, dim=-1)
+    hidden_reset, hidden_update, hidden_new = hidden_gates.chunk(3, dim=-1)
+    reset = torch.sigmoid(input_reset + hidden_reset)
+    update = torch.sigmoid(input_update + hidden_update)
+    candidate = torch.tanh(input_new + reset * hidden_new)
+    return (1 - update) * candidate + update * hidden
+
+
+def cell_inputs(device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    gates = [3 * torch.randn(2, 500, 3 * 64, generator=generator) for _ in range(2)]
+    return gates[0].to(device), gates[1].to(device), torch.randn(2, 500, 64, generator=generator).tanh().to(device)
+
+
+def test_fused_cell_matches_the_textbook_equations() -> None:
+    input_gates, hidden_gates, hidden = cell_inputs()
+    expected = textbook_cell(input_gates, hidden_gates, hidden)
+    torch.testing.assert_close(gru_cell(input_gates, hidden_gates, hidden), expected, rtol=0, atol=3e-7)
+    # bit-identical to the one-op-per-term form with h + z (h' - h), the form it replaced
+    reset_update = torch.sigmoid(input_gates[..., :128] + hidden_gates[..., :128])
+    candidate = torch.tanh(input_gates[..., 128:] + reset_update[..., :64] * hidden_gates[..., 128:])
+    assert torch.equal(gru_cell(input_gates, hidden_gates, hidden), candidate + reset_update[..., 64:] * (hidden - candidate))
+
+
+def test_cpu_takes_the_plain_path_and_gradients_stay_eager_with_compile_on() -> None:
+    assert cell_path(torch.device("cpu")) is _fused_gru_cell  # CUDA graphs only where a GPU is
+    assert cell_path(torch.device("cuda")) is not _fused_gru_cell
+    input_gates, hidden_gates, hidden = (t.requires_grad_() for t in cell_inputs())
+    before = hot_path.compile_seconds()
+    with hot_path.enabled():
+        out = gru_cell(input_gates, hidden_gates, hidden)  # needs grad: must not compile (no double backward)
+    assert hot_path.compile_seconds() == before
+    (grad,) = torch.autograd.grad(out.sum(), hidden, create_graph=True)
+    assert grad.requires_grad
+
+
+@pytest.mark.compile
+def test_compiled_no_grad_rollout_plays_the_eager_games() -> None:
+    """Compiled (inductor) and eager cells agree to float rounding and sample the same Coin Game actions."""
+    game = CoinGame(height=3, width=3)
+    policies = [GRUNet(36, 4, 64, num_seeds=2).params() for _ in range(2)]
+    with torch.no_grad():
+        torch.manual_seed(4)
+        eager = rollout(game, [AgentParams(p) for p in policies], n=64, horizon=12)
+        with hot_path.enabled():
+            torch.manual_seed(4)
+            compiled = rollout(game, [AgentParams(p) for p in policies], n=64, horizon=12)
+    assert torch.equal(compiled.action, eager.action)
+    torch.testing.assert_close(compiled.log_prob, eager.log_prob, rtol=0, atol=1e-6)
+
+
+@pytest.mark.cuda
+def test_cuda_graph_cell_equals_eager_and_outputs_survive_the_next_replay() -> None:
+    inputs = cell_inputs("cuda")
+    with torch.no_grad(), hot_path.enabled():
+        first = gru_cell(*inputs)
+        second = gru_cell(inputs[0], inputs[1], first)  # replays the graph: ``first`` must not be overwritten
+        expected_first = _fused_gru_cell.eager(*inputs)
+        torch.testing.assert_close(first, expected_first, rtol=0, atol=1e-6)
+        torch.testing.assert_close(second, _fused_gru_cell.eager(inputs[0], inputs[1], expected_first), rtol=0, atol=1e-6)

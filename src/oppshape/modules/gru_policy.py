@@ -12,22 +12,56 @@ out (the equations of ``nn.GRUCell``) so that double backward works on every dev
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from oppshape.hot_path import hot_path, is_enabled
+
 ParamDict = dict[str, torch.Tensor]
 
 
 def gru_cell(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
-    """``nn.GRUCell``'s update from the (reset, update, new) gate pre-activations ``[..., 3 * hidden]``."""
-    input_reset, input_update, input_new = input_gates.chunk(3, dim=-1)
-    hidden_reset, hidden_update, hidden_new = hidden_gates.chunk(3, dim=-1)
-    reset = torch.sigmoid(input_reset + hidden_reset)
-    update = torch.sigmoid(input_update + hidden_update)
-    candidate = torch.tanh(input_new + reset * hidden_new)
-    return candidate + update * (hidden - candidate)  # (1 - z) * n + z * h
+    """``nn.GRUCell``'s update from the (reset, update, new) gate pre-activations ``[..., 3 * hidden]``.
+
+    Eight elementwise ops instead of the textbook eleven (the reset and update gates share one add
+    and one sigmoid), bit-identical to them; ``torch.addcmul`` / ``torch.lerp`` would save two more but
+    round differently (a fused multiply-add). With ``trainer.compile`` on, a no-grad call (a rollout
+    that only samples) runs compiled, on CUDA as a CUDA graph (:func:`cell_path`); a call that needs
+    gradients stays eager, because the DiCE look-ahead differentiates it twice and ``aot_autograd``
+    has no double backward.
+    """
+    if torch.is_grad_enabled() and (input_gates.requires_grad or hidden_gates.requires_grad or hidden.requires_grad):
+        return _fused_gru_cell.eager(input_gates, hidden_gates, hidden)
+    return cell_path(hidden.device)(input_gates, hidden_gates, hidden)
+
+
+def _gru_cell_math(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    size = hidden.shape[-1]
+    reset_update = torch.sigmoid(input_gates[..., : 2 * size] + hidden_gates[..., : 2 * size])
+    candidate = torch.tanh(input_gates[..., 2 * size :] + reset_update[..., :size] * hidden_gates[..., 2 * size :])
+    return candidate + reset_update[..., size:] * (hidden - candidate)  # (1 - z) * n + z * h
+
+
+_fused_gru_cell = hot_path(_gru_cell_math)
+_graphed_gru_cell = hot_path(mode="reduce-overhead")(_gru_cell_math)
+
+
+def _graphed_step(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """The CUDA-graph cell: a new graph step per call, and the output copied out of the graph's pool,
+    which the next replay overwrites (the rollout keeps every step's state alive)."""
+    if not is_enabled():
+        return _gru_cell_math(input_gates, hidden_gates, hidden)
+    torch.compiler.cudagraph_mark_step_begin()
+    return _graphed_gru_cell(input_gates, hidden_gates, hidden).clone()
+
+
+def cell_path(device: torch.device) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The no-grad GRU cell for ``device``: CUDA graphs (``mode="reduce-overhead"``) on a GPU, where
+    launch overhead dominates a 64-wide cell, and the plain compiled (or eager) cell elsewhere."""
+    return _graphed_step if device.type == "cuda" else _fused_gru_cell
 
 
 def gru_input_gates(params: ParamDict, observation: torch.Tensor) -> torch.Tensor:
