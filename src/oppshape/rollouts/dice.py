@@ -24,6 +24,7 @@ from typing import Any, NamedTuple, Sequence
 import torch
 from tensordict import TensorDict
 
+from oppshape.modules.action_softmax import log_softmax_actions
 from oppshape.modules.gru_policy import ParamDict, gru_input_gates, gru_net_step, gru_step_from_input_gates
 
 N_AGENTS = 2
@@ -166,13 +167,13 @@ def rollout(
     action = torch.stack(actions)  # [T, S, N, 2]
     chosen, value_list, bootstrap, kl = [], [None, None], [None, None], [None, None]
     for i, agent in enumerate(agents):
-        all_log_probs = torch.log_softmax(torch.stack(logits_record[i]), dim=-1)  # [T, S, N, A]
+        all_log_probs = log_softmax_actions(torch.stack(logits_record[i]))  # [T, S, N, A]
         chosen.append(all_log_probs.gather(-1, action[..., i, None]).squeeze(-1))
         if agent.value is not None:
             value_list[i] = torch.stack(values[i]).squeeze(-1)
             bootstrap[i] = gru_net_step(agent.value, observation[:, :, i], value_hidden[i])[0].squeeze(-1)
         if agent.reference is not None:
-            reference = torch.log_softmax(torch.stack(reference_logits_record[i]), dim=-1)
+            reference = log_softmax_actions(torch.stack(reference_logits_record[i]))
             kl[i] = (reference.exp() * (reference - all_log_probs)).sum(-1)  # POLA's KL at each step
     return Trajectory(
         log_prob=torch.stack(chosen, dim=-1),

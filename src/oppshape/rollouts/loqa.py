@@ -19,6 +19,7 @@ from torch import nn
 from torchrl.envs import EnvBase
 from torchrl.envs.utils import step_mdp
 
+from oppshape.modules.action_softmax import softmax_actions
 from oppshape.rollouts.loqa_snapshots import GroupBuckets, OpponentGroups
 
 
@@ -115,7 +116,7 @@ class FixedPolicy:
 
 def _act(logits: torch.Tensor, epsilon: float) -> torch.Tensor:
     """Sample from ``softmax(logits)``; with probability ``epsilon`` a uniform action instead."""
-    cumulative = torch.softmax(logits, dim=-1).cumsum(dim=-1)
+    cumulative = softmax_actions(logits).cumsum(dim=-1)
     uniform = torch.rand(cumulative.shape[:-1], device=logits.device).unsqueeze(-1)
     action = (cumulative[..., :-1] < uniform).sum(dim=-1)  # inverse-CDF draw; faster than multinomial here
     if epsilon > 0.0:
@@ -173,7 +174,7 @@ def play_episodes(
 
     stacked = {key: torch.stack(values, dim=1) for key, values in record.items()}  # [E, T(+1), ...]
     qvalues = opponent.qvalues(stacked.pop("opponent_observation"))  # [E, T+1, A]
-    policy = torch.softmax(stacked.pop("opponent_logits"), dim=-1)
+    policy = softmax_actions(stacked.pop("opponent_logits"))
     values = (policy * qvalues).sum(-1)  # V^op(s_t) = sum_b pi^op(b | s_t) Q^op(s_t, b)
     stacked["opponent_qvalue"] = qvalues[:, :-1]
     stacked["opponent_value"], stacked["next_opponent_value"] = values[:, :-1], values[:, 1:]
