@@ -110,6 +110,7 @@ def test_identity_groups_are_one_group_per_seed() -> None:
     groups = OpponentGroups.identity(3, 4, "cpu")
     assert groups.slots.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
     episodes = torch.randn(12)
+    assert torch.equal(groups.gather(episodes), episodes[groups.slots])  # a reshape, the same as indexing
     torch.testing.assert_close(groups.scatter(groups.gather(episodes)), episodes)
 
 

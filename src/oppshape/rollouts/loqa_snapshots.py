@@ -155,15 +155,21 @@ class OpponentGroups:
         groups.snapshot = torch.zeros_like(groups.member)
         groups.slots = torch.arange(members * episodes, device=device).reshape(members, episodes)
         groups.position = torch.arange(members * episodes, device=device)
+        groups.in_order = True
         return groups
+
+    in_order = False  # slots are 0, 1, 2, ... row by row: gather and scatter are reshapes, not copies
 
     def gather(self, flat: torch.Tensor) -> torch.Tensor:
         """Per-episode ``[S*B, ...]`` -> grouped ``[K, G, ...]``."""
+        if self.in_order:
+            return flat.reshape(*self.slots.shape, *flat.shape[1:])
         return flat[self.slots]
 
     def scatter(self, grouped: torch.Tensor) -> torch.Tensor:
         """Grouped ``[K, G, ...]`` -> per-episode ``[S*B, ...]``."""
-        return grouped.reshape(-1, *grouped.shape[2:])[self.position]
+        flat = grouped.reshape(-1, *grouped.shape[2:])
+        return flat if self.in_order else flat[self.position]
 
 
 def _matmul_weight(key: str, leaf: torch.Tensor, batch_dims: int) -> bool:
