@@ -37,7 +37,8 @@ def gru_cell(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torc
     return cell_path(hidden.device)(input_gates, hidden_gates, hidden)
 
 
-def _gru_cell_math(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+def gru_cell_math(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """:func:`gru_cell` without the compile switch: what a larger compiled region calls."""
     input_reset, input_update, input_new = input_gates.chunk(3, dim=-1)
     hidden_reset, hidden_update, hidden_new = hidden_gates.chunk(3, dim=-1)
     reset = torch.sigmoid(input_reset + hidden_reset)
@@ -46,15 +47,15 @@ def _gru_cell_math(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden
     return candidate + update * (hidden - candidate)  # (1 - z) * n + z * h
 
 
-_fused_gru_cell = hot_path(_gru_cell_math)
-_graphed_gru_cell = hot_path(mode="reduce-overhead")(_gru_cell_math)
+_fused_gru_cell = hot_path(gru_cell_math)
+_graphed_gru_cell = hot_path(mode="reduce-overhead")(gru_cell_math)
 
 
 def _graphed_step(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
     """The CUDA-graph cell: a new graph step per call, and the output copied out of the graph's pool,
     which the next replay overwrites (the rollout keeps every step's state alive)."""
     if not is_enabled():
-        return _gru_cell_math(input_gates, hidden_gates, hidden)
+        return gru_cell_math(input_gates, hidden_gates, hidden)
     torch.compiler.cudagraph_mark_step_begin()
     return _graphed_gru_cell(input_gates, hidden_gates, hidden).clone()
 
