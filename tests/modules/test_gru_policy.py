@@ -9,7 +9,7 @@ from torch import nn
 
 from oppshape import hot_path
 from oppshape.envs.coin_game import CoinGame
-from oppshape.modules.gru_policy import GRUNet, _fused_gru_cell, cell_path, gru_cell, gru_net_step, unroll
+from oppshape.modules.gru_policy import GRUNet, gru_cell, gru_cell_math, gru_net_step, unroll, uses_cuda_graph
 from oppshape.rollouts.dice import AgentParams, rollout
 
 
@@ -116,8 +116,10 @@ def test_cell_matches_the_textbook_equations() -> None:
 
 
 def test_cpu_takes_the_plain_path_and_gradients_stay_eager_with_compile_on() -> None:
-    assert cell_path(torch.device("cpu")) is _fused_gru_cell  # CUDA graphs only where a GPU is
-    assert cell_path(torch.device("cuda")) is not _fused_gru_cell
+    with hot_path.enabled():
+        assert not uses_cuda_graph(torch.device("cpu"))  # CUDA graphs only where a GPU is
+        assert uses_cuda_graph(torch.device("cuda"))
+    assert not uses_cuda_graph(torch.device("cuda"))  # and only with trainer.compile on
     input_gates, hidden_gates, hidden = (t.requires_grad_() for t in cell_inputs())
     before = hot_path.compile_seconds()
     with hot_path.enabled():
@@ -143,11 +145,21 @@ def test_compiled_no_grad_rollout_plays_the_eager_games() -> None:
 
 
 @pytest.mark.cuda
-def test_cuda_graph_cell_equals_eager_and_outputs_survive_the_next_replay() -> None:
+def test_cuda_graph_rollout_plays_the_eager_games_and_outputs_survive_the_next_replay() -> None:
     inputs = cell_inputs("cuda")
     with torch.no_grad(), hot_path.enabled():
         first = gru_cell(*inputs)
         second = gru_cell(inputs[0], inputs[1], first)  # replays the graph: ``first`` must not be overwritten
-        expected_first = _fused_gru_cell.eager(*inputs)
+        expected_first = gru_cell_math(*inputs)
         torch.testing.assert_close(first, expected_first, rtol=0, atol=1e-6)
-        torch.testing.assert_close(second, _fused_gru_cell.eager(inputs[0], inputs[1], expected_first), rtol=0, atol=1e-6)
+        torch.testing.assert_close(second, gru_cell_math(inputs[0], inputs[1], expected_first), rtol=0, atol=1e-6)
+    game = CoinGame(height=3, width=3, device="cuda")
+    policies = [{k: v.cuda() for k, v in GRUNet(36, 4, 64, num_seeds=2).params().items()} for _ in range(2)]
+    with torch.no_grad():
+        torch.manual_seed(4)
+        eager = rollout(game, [AgentParams(p) for p in policies], n=64, horizon=12)
+        with hot_path.enabled():
+            torch.manual_seed(4)
+            graphed = rollout(game, [AgentParams(p) for p in policies], n=64, horizon=12)
+    assert torch.equal(graphed.action, eager.action)
+    torch.testing.assert_close(graphed.log_prob, eager.log_prob, rtol=0, atol=1e-5)
