@@ -66,14 +66,20 @@ def gru_policy_step(game: CoinGame, holder: dict, num_envs: int, device: str | t
     return with_policies
 
 
-def _outer_step_seconds(env: str, batch: int, inner_steps: int, repeats: int) -> tuple[float, float]:
-    """(wall, CPU) seconds per POLA-DiCE outer step: inner look-ahead rollouts + outer rollout + Adam step."""
+def pola_outer_step(env: str, batch: int, inner_steps: int) -> Callable[[], object]:
+    """One POLA-DiCE outer step of agent 0 (inner look-ahead rollouts + outer rollout + Adam step), from fixed
+    starting parameters, as a callable (also timed by ``reference_loops``)."""
     torch.manual_seed(0)
     game = (make_env("iterated_matrix_game", payoff="ipd_cf", cf=1.33) if env == "ipd"
             else make_env("coin_game", egocentric=False))
     learner = POLADiCE(game, PolaDiceConfig(inner_steps=inner_steps, outer_steps=1, num_envs=batch))
     start = [(detached(a.policy.params()), detached(a.value.params())) for a in learner.agents]
-    return _timed(lambda: learner.outer_loop(0, *start[0], *start[1]), repeats)
+    return lambda: learner.outer_loop(0, *start[0], *start[1])
+
+
+def _outer_step_seconds(env: str, batch: int, inner_steps: int, repeats: int) -> tuple[float, float]:
+    """(wall, CPU) seconds per POLA-DiCE outer step: inner look-ahead rollouts + outer rollout + Adam step."""
+    return _timed(pola_outer_step(env, batch, inner_steps), repeats)
 
 
 def run(quick: bool) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
 from omegaconf import OmegaConf
@@ -10,29 +11,36 @@ from omegaconf import OmegaConf
 from oppshape.config import LoggerConfig, RunConfig, TrainerConfig, check_section
 from oppshape.config.loqa import ENV_SCHEMAS, LOQAConfig
 from oppshape.experiments.loqa import build
-from oppshape.learners.loqa import member_snapshot
+from oppshape.learners.loqa import LOQALearner, member_snapshot
 from oppshape.rollouts.loqa_snapshots import OpponentGroups
 
+ROOT = Path(__file__).resolve().parents[2]
 IPD = {"actor": "tabular", "qvalue": "mlp", "qvalue_hidden_size": 16, "num_envs": 2048, "entropy_coeff": 0.0,
        "max_grad_norm": 0.0, "snapshot_capacity": 0, "epsilon": 0.2}
 ENVS = {"loqa_ipd": {"name": "iterated_matrix_game", "payoff": "ipd", "episode_length": 50},
         "loqa_coin": {"name": "coin_game", "height": 3, "width": 3, "episode_length": 50}}
 
 
-def _time(env: str, algo: dict, snapshots: int, iterations: int) -> dict[str, float]:
-    """Per-iteration wall seconds of collect and update, CPU seconds of both, distinct opponents."""
+def bench_learner(env: str, algo: dict, snapshots: int) -> LOQALearner:
+    """A LOQA learner with the bench's settings, its snapshot buffer pre-filled with ``snapshots`` copies and
+    frozen at that size (also timed by ``reference_loops``)."""
     torch.manual_seed(0)
-    algo_config = OmegaConf.merge(OmegaConf.load("configs/algo/loqa.yaml"), algo)
+    algo_config = OmegaConf.merge(OmegaConf.load(ROOT / "configs/algo/loqa.yaml"), algo)
     env_config = OmegaConf.create(ENVS[env])
     run_config = RunConfig("bench", 0, "cpu", check_section(algo_config, LOQAConfig, "algo"),
                            check_section(env_config, ENV_SCHEMAS[env_config.name], "env"), TrainerConfig(), LoggerConfig())
-    experiment = build(run_config, torch.device("cpu"))
-    learner = experiment.learner
+    learner = build(run_config, torch.device("cpu")).learner
     if learner.snapshots is not None:
         snapshot = member_snapshot(learner.loss)
         for _ in range(snapshots):  # the cost depends on how many distinct rows a batch samples
             learner.snapshots.push(snapshot)
         learner.snapshots.push_every = 10**9  # keep the filled size fixed while timing
+    return learner
+
+
+def _time(env: str, algo: dict, snapshots: int, iterations: int) -> dict[str, float]:
+    """Per-iteration wall seconds of collect and update, CPU seconds of both, distinct opponents."""
+    learner = bench_learner(env, algo, snapshots)
     learner.update(learner.collect())  # warm-up
     collect = update = 0.0
     cpu = time.process_time()

@@ -15,6 +15,8 @@ from oppshape.learners.loqa import LOQALearner, member_snapshot
 from oppshape.learners.optim import clip_per_member
 from oppshape.modules.loqa_nets import GRUNet, MLPNet, TabularActor
 from oppshape.objectives.loqa import LOQALoss
+from oppshape.rollouts.loqa import NetworkPolicy
+from oppshape.rollouts.loqa_snapshots import OpponentGroups
 
 STEPS = 4
 
@@ -159,3 +161,28 @@ def test_bad_arguments_raise(kwargs: dict, match: str) -> None:
     loss = LOQALoss(TabularActor(5, 2), MLPNet((5,), 2))
     with pytest.raises(ValueError, match=match):
         LOQALearner(env, loss, **{"members": 1, "steps": STEPS, **kwargs})
+
+
+def test_bucketed_snapshot_opponents_play_as_one_padded_batch_would() -> None:
+    """The bucketed, re-laid-out opponent path (``opponent_policy``) gives the padded one's logits and Q-values."""
+    torch.manual_seed(2)
+    learner = ipd_learner(members=2, episodes=40, snapshot_capacity=8, snapshot_every=1)
+    for _ in range(5):
+        with torch.no_grad():
+            for p in learner.loss.qvalue_network.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+        learner.snapshots.push(member_snapshot(learner.loss))
+    torch.manual_seed(3)
+    index = learner.snapshots.sample(learner.members, learner.episodes)
+    padded = OpponentGroups(index)
+    params = learner.snapshots.storage[padded.snapshot, padded.member]
+    reference = NetworkPolicy(learner.loss.actor_network, learner.loss.qvalue_network, padded,
+                              params["actor"], params["qvalue"])
+    torch.manual_seed(3)
+    bucketed = learner.opponent_policy()
+    assert len(bucketed.groups.parts) > 1
+    observations = torch.nn.functional.one_hot(torch.randint(5, (80, 6)), 5).float()
+    torch.testing.assert_close(bucketed.qvalues(observations), reference.qvalues(observations))
+    for policy in (reference, bucketed):
+        policy.reset()
+    torch.testing.assert_close(bucketed(None, observations[:, 0], 0), reference(None, observations[:, 0], 0))

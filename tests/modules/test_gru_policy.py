@@ -7,7 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oppshape.modules.gru_policy import GRUNet, gru_net_step, unroll
+from oppshape import hot_path
+from oppshape.envs.coin_game import CoinGame
+from oppshape.modules.gru_policy import GRUNet, gru_cell, gru_cell_math, gru_net_step, unroll, uses_cuda_graph
+from oppshape.rollouts.dice import AgentParams, rollout
 
 
 def torch_modules(net: GRUNet, seed: int) -> tuple[nn.Linear, nn.GRUCell, nn.Linear]:
@@ -88,3 +91,58 @@ def test_bad_sizes_are_named() -> None:
         GRUNet(5, 2, 0)
     with pytest.raises(ValueError, match="num_seeds=0"):
         GRUNet(5, 2, 8, num_seeds=0)
+
+
+def cell_inputs(device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    gates = [3 * torch.randn(2, 500, 3 * 64, generator=generator) for _ in range(2)]
+    return gates[0].to(device), gates[1].to(device), torch.randn(2, 500, 64, generator=generator).tanh().to(device)
+
+
+def test_cpu_takes_the_plain_path_and_gradients_stay_eager_with_compile_on() -> None:
+    with hot_path.enabled():
+        assert not uses_cuda_graph(torch.device("cpu"))  # CUDA graphs only where a GPU is
+        assert uses_cuda_graph(torch.device("cuda"))
+    assert not uses_cuda_graph(torch.device("cuda"))  # and only with trainer.compile on
+    input_gates, hidden_gates, hidden = (t.requires_grad_() for t in cell_inputs())
+    before = hot_path.compile_seconds()
+    with hot_path.enabled():
+        out = gru_cell(input_gates, hidden_gates, hidden)  # needs grad: must not compile (no double backward)
+    assert hot_path.compile_seconds() == before
+    (grad,) = torch.autograd.grad(out.sum(), hidden, create_graph=True)
+    assert grad.requires_grad
+
+
+def eager_and_compiled_coin_rollouts(device: str) -> tuple:
+    """The same no-grad Coin Game rollout (same seed), eager and with ``trainer.compile`` on."""
+    game = CoinGame(height=3, width=3, device=device)
+    policies = [{k: v.to(device) for k, v in GRUNet(36, 4, 64, num_seeds=2).params().items()} for _ in range(2)]
+    played = []
+    with torch.no_grad():
+        for compiled in (False, True):
+            with hot_path.enabled(compiled):
+                torch.manual_seed(4)
+                played.append(rollout(game, [AgentParams(p) for p in policies], n=64, horizon=12))
+    return tuple(played)
+
+
+@pytest.mark.compile
+def test_compiled_no_grad_rollout_plays_the_eager_games() -> None:
+    """Compiled (inductor) and eager policy steps agree to float rounding and sample the same Coin Game actions."""
+    eager, compiled = eager_and_compiled_coin_rollouts("cpu")
+    assert torch.equal(compiled.action, eager.action)
+    torch.testing.assert_close(compiled.log_prob, eager.log_prob, rtol=0, atol=1e-6)
+
+
+@pytest.mark.cuda
+def test_cuda_graph_rollout_plays_the_eager_games_and_outputs_survive_the_next_replay() -> None:
+    inputs = cell_inputs("cuda")
+    with torch.no_grad(), hot_path.enabled():
+        first = gru_cell(*inputs)
+        second = gru_cell(inputs[0], inputs[1], first)  # replays the graph: ``first`` must not be overwritten
+        expected_first = gru_cell_math(*inputs)
+        torch.testing.assert_close(first, expected_first, rtol=0, atol=1e-6)
+        torch.testing.assert_close(second, gru_cell_math(inputs[0], inputs[1], expected_first), rtol=0, atol=1e-6)
+    eager, graphed = eager_and_compiled_coin_rollouts("cuda")
+    assert torch.equal(graphed.action, eager.action)
+    torch.testing.assert_close(graphed.log_prob, eager.log_prob, rtol=0, atol=1e-5)

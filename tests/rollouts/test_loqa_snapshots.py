@@ -8,7 +8,7 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from oppshape.rollouts.loqa_snapshots import OpponentGroups, SnapshotBuffer
+from oppshape.rollouts.loqa_snapshots import GroupBuckets, OpponentGroups, SnapshotBuffer
 
 MEMBERS = 2
 
@@ -110,4 +110,36 @@ def test_identity_groups_are_one_group_per_seed() -> None:
     groups = OpponentGroups.identity(3, 4, "cpu")
     assert groups.slots.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
     episodes = torch.randn(12)
+    assert torch.equal(groups.gather(episodes), episodes[groups.slots])  # a reshape, the same as indexing
     torch.testing.assert_close(groups.scatter(groups.gather(episodes)), episodes)
+
+
+def test_buckets_pad_each_group_to_its_own_width_class_and_scatter_back() -> None:
+    index = torch.tensor([[0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3], [0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 2]])  # [S, B]
+    buckets = GroupBuckets(index)
+    widths = sorted(part.slots.shape[1] for part in buckets.parts)
+    assert widths == [1, 2, 3, 5]  # group sizes 1 | 2 | 3 | 5 (seed 1: 5 of snapshot 0, 5 of 2) -> classes 1, 2, 3-4, 5-8
+    assert sum(len(part.snapshot) for part in buckets.parts) == len(OpponentGroups(index).snapshot)
+    flat_snapshot, flat_member = index.reshape(-1), torch.arange(2).repeat_interleave(11)
+    for part in buckets.parts:
+        for k in range(len(part.snapshot)):
+            assert (flat_snapshot[part.slots[k]] == part.snapshot[k]).all()
+            assert (flat_member[part.slots[k]] == part.member[k]).all()
+    episodes = torch.randn(22, 3)
+    torch.testing.assert_close(buckets.scatter(buckets.gather(episodes)), episodes)
+
+
+def test_gather_returns_the_pushed_values_with_matmul_weights_stored_transposed() -> None:
+    buffer = SnapshotBuffer(capacity=8, push_every=1)
+    pushed = [TensorDict({"actor": {"weight": torch.randn(MEMBERS, 3, 4), "bias": torch.randn(MEMBERS, 3)}},
+                         batch_size=[MEMBERS]) for _ in range(5)]
+    for snap in pushed:
+        buffer.push(snap)
+    snapshot, member = torch.tensor([4, 0, 2, 4]), torch.tensor([1, 0, 1, 0])
+    gathered = buffer.gather(snapshot, member)
+    assert gathered.batch_size == (4,)
+    for k in range(4):
+        for key in (("actor", "weight"), ("actor", "bias")):
+            assert torch.equal(gathered[key][k], pushed[int(snapshot[k])][key][int(member[k])])
+    assert gathered["actor", "weight"].transpose(-1, -2).is_contiguous()  # what baddbmm reads, row by row
+    assert gathered["actor", "bias"].is_contiguous()

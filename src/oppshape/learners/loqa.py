@@ -21,7 +21,7 @@ from torchrl.objectives import SoftUpdate
 from oppshape.learners.optim import clip_per_member
 from oppshape.objectives.loqa import LOQALoss
 from oppshape.rollouts.loqa import NetworkPolicy, SeatPolicy, play_episodes
-from oppshape.rollouts.loqa_snapshots import OpponentGroups, SnapshotBuffer
+from oppshape.rollouts.loqa_snapshots import GroupBuckets, OpponentGroups, SnapshotBuffer
 
 
 def member_snapshot(loss: LOQALoss) -> TensorDict:
@@ -95,12 +95,10 @@ class LOQALearner:
         """One sampled snapshot per episode, or the current agent when there is no buffer."""
         if self.snapshots is None:
             return self.agent_policy()
-        groups = OpponentGroups(self.snapshots.sample(self.members, self.episodes))
-        assert self.snapshots.storage is not None
-        params = self.snapshots.storage[groups.snapshot, groups.member]
-        return NetworkPolicy(
-            self.loss.actor_network, self.loss.qvalue_network, groups, params["actor"], params["qvalue"]
-        )
+        groups = GroupBuckets(self.snapshots.sample(self.members, self.episodes))
+        params = [self.snapshots.gather(part.snapshot, part.member) for part in groups.parts]
+        return NetworkPolicy(self.loss.actor_network, self.loss.qvalue_network, groups,
+                             [p["actor"] for p in params], [p["qvalue"] for p in params])
 
     def play(self, opponent: SeatPolicy, epsilon: float = 0.0) -> TensorDict:
         """Episodes ``[S, B, T]`` of the current agent (seat 0) against ``opponent`` (seat 1)."""

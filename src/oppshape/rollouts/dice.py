@@ -24,7 +24,15 @@ from typing import Any, NamedTuple, Sequence
 import torch
 from tensordict import TensorDict
 
-from oppshape.modules.gru_policy import ParamDict, gru_input_gates, gru_net_step, gru_step_from_input_gates
+from oppshape.modules.action_softmax import log_softmax_actions
+from oppshape.modules.gru_policy import (
+    ParamDict,
+    graphed_hot_path,
+    gru_cell_math,
+    gru_input_gates,
+    gru_net_step,
+    gru_step_from_input_gates,
+)
 
 N_AGENTS = 2
 TABLE_PAYOFF = 4  # use a game's observation table when it has at most 1/4 as many rows as games x steps
@@ -81,6 +89,30 @@ class _InputGates:
         return self.table_gates.index_select(0, rows).view(*observation.shape[:2], -1)
 
 
+@graphed_hot_path
+def _sample_policies(
+    policies: tuple[ParamDict, ParamDict],
+    gates: tuple[torch.Tensor, torch.Tensor],
+    hidden: tuple[torch.Tensor, torch.Tensor],
+    noise: torch.Tensor,
+) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...], torch.Tensor]:
+    """Both agents' policy steps from their input gates and their Gumbel-max actions ``[S, N, 2]`` (no grad).
+
+    The same math as the differentiable path (:func:`gru_step_from_input_gates`, then ``argmax(logits +
+    noise)``), as one function so that ``trainer.compile`` fuses the two cells, heads and draws in one
+    region (a CUDA graph on a GPU): ~1.2x on the policy half of a Coin rollout on one CPU core, where
+    compiling the cell alone gives ~1.07x.
+    """
+    logits, next_hidden = [], []
+    for params, input_gates, state in zip(policies, gates, hidden):
+        hidden_gates = torch.baddbmm(params["gru_bias_hh"], state, params["gru_weight_hh"])
+        state = gru_cell_math(input_gates, hidden_gates, state)
+        logits.append(torch.baddbmm(params["head_bias"], state, params["head_weight"]))
+        next_hidden.append(state)
+    actions = torch.stack([(out + noise[i]).argmax(dim=-1) for i, out in enumerate(logits)], dim=-1)
+    return tuple(logits), tuple(next_hidden), actions
+
+
 def _table_rows(game: Any, state: Any, table: torch.Tensor | None, seeds: int, n: int) -> torch.Tensor | None:
     """Flat rows of the per-rollout gate tables (``[S * n]``), or None when the game has no table."""
     if table is None:
@@ -131,16 +163,26 @@ def rollout(
     value_gates = [
         _InputGates(agent.value, table, i, seeds) if agent.value is not None else None for i, agent in enumerate(agents)
     ]
+    sampling_only = not torch.is_grad_enabled()
     for t in range(horizon):
         rows = _table_rows(game, state, table, seeds, n)
         step_actions = []
+        if sampling_only:  # both policies in one region that trainer.compile fuses
+            gates = tuple(policy_gates[i](observation[:, :, i], rows) for i in range(N_AGENTS))
+            logits_pair, hidden_pair, joint_action = _sample_policies(
+                (agents[0].policy, agents[1].policy), gates, tuple(policy_hidden), noise[t]
+            )
+            policy_hidden = list(hidden_pair)
         for i, agent in enumerate(agents):
             own_observation = observation[:, :, i]
-            logits, policy_hidden[i] = gru_step_from_input_gates(
-                agent.policy, policy_gates[i](own_observation, rows), policy_hidden[i]
-            )
-            logits_record[i].append(logits)
-            step_actions.append((logits.detach() + noise[t, i]).argmax(dim=-1))
+            if sampling_only:
+                logits_record[i].append(logits_pair[i])
+            else:
+                logits, policy_hidden[i] = gru_step_from_input_gates(
+                    agent.policy, policy_gates[i](own_observation, rows), policy_hidden[i]
+                )
+                logits_record[i].append(logits)
+                step_actions.append((logits.detach() + noise[t, i]).argmax(dim=-1))
             if agent.value is not None:
                 value, value_hidden[i] = gru_step_from_input_gates(
                     agent.value, value_gates[i](own_observation, rows), value_hidden[i]
@@ -152,7 +194,8 @@ def rollout(
                         agent.reference, reference_gates[i](own_observation, rows), reference_hidden[i]
                     )
                 reference_logits_record[i].append(reference_logits)
-        joint_action = torch.stack(step_actions, dim=-1)  # [S, N, 2]
+        if not sampling_only:
+            joint_action = torch.stack(step_actions, dim=-1)  # [S, N, 2]
         step = game.transition(state, joint_action.reshape(seeds * n, N_AGENTS))
         state = step.state
         observation = observe(state)
@@ -166,13 +209,13 @@ def rollout(
     action = torch.stack(actions)  # [T, S, N, 2]
     chosen, value_list, bootstrap, kl = [], [None, None], [None, None], [None, None]
     for i, agent in enumerate(agents):
-        all_log_probs = torch.log_softmax(torch.stack(logits_record[i]), dim=-1)  # [T, S, N, A]
+        all_log_probs = log_softmax_actions(torch.stack(logits_record[i]))  # [T, S, N, A]
         chosen.append(all_log_probs.gather(-1, action[..., i, None]).squeeze(-1))
         if agent.value is not None:
             value_list[i] = torch.stack(values[i]).squeeze(-1)
             bootstrap[i] = gru_net_step(agent.value, observation[:, :, i], value_hidden[i])[0].squeeze(-1)
         if agent.reference is not None:
-            reference = torch.log_softmax(torch.stack(reference_logits_record[i]), dim=-1)
+            reference = log_softmax_actions(torch.stack(reference_logits_record[i]))
             kl[i] = (reference.exp() * (reference - all_log_probs)).sum(-1)  # POLA's KL at each step
     return Trajectory(
         log_prob=torch.stack(chosen, dim=-1),

@@ -10,7 +10,7 @@ the losses want whole episodes from reset laid out ``[S, B, T]`` (seeds, episode
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import torch
@@ -19,7 +19,8 @@ from torch import nn
 from torchrl.envs import EnvBase
 from torchrl.envs.utils import step_mdp
 
-from oppshape.rollouts.loqa_snapshots import OpponentGroups
+from oppshape.modules.action_softmax import softmax_actions
+from oppshape.rollouts.loqa_snapshots import GroupBuckets, OpponentGroups
 
 
 class SeatPolicy(Protocol):
@@ -38,36 +39,55 @@ class NetworkPolicy:
     Args:
         actor, qvalue: :mod:`oppshape.modules.loqa_nets` networks (their own parameters are used
             where ``actor_params`` / ``qvalue_params`` are None).
-        groups: which episodes each parameter set plays, ``[K, G]`` slots.
-        actor_params, qvalue_params: ``[K, ...]`` parameters in ``TensorDict.from_module`` layout,
-            swapped in with ``to_module``.
+        groups: which episodes each parameter set plays: ``[K, G]`` slots, or buckets of them
+            (:class:`~oppshape.rollouts.loqa_snapshots.GroupBuckets`), each run as its own batch.
+        actor_params, qvalue_params: ``[K, ...]`` parameters in ``TensorDict.from_module`` layout
+            (one per bucket for buckets), swapped in with ``to_module``.
     """
 
     def __init__(
         self,
         actor: nn.Module,
         qvalue: nn.Module,
-        groups: OpponentGroups,
-        actor_params: TensorDictBase | None = None,
-        qvalue_params: TensorDictBase | None = None,
+        groups: OpponentGroups | GroupBuckets,
+        actor_params: TensorDictBase | Sequence[TensorDictBase] | None = None,
+        qvalue_params: TensorDictBase | Sequence[TensorDictBase] | None = None,
     ) -> None:
-        self.actor, self.qvalue, self.groups = actor, qvalue, groups
-        self.actor_params, self.qvalue_params = actor_params, qvalue_params
-        self.hidden = torch.empty(0)
+        self.actor, self.qvalue = actor, qvalue
+        self.groups = GroupBuckets.single(groups) if isinstance(groups, OpponentGroups) else groups
+        parts = len(self.groups.parts)
+        self.actor_params, self.qvalue_params = _per_bucket(actor_params, parts), _per_bucket(qvalue_params, parts)
+        self.hidden: list[torch.Tensor] = []
 
     def reset(self) -> None:
-        self.hidden = self.actor.initial_hidden(*self.groups.slots.shape)
+        self.hidden = [self.actor.initial_hidden(*part.slots.shape) for part in self.groups.parts]
 
     def __call__(self, state: TensorDictBase, observation: torch.Tensor, time: int) -> torch.Tensor:
         clock = torch.tensor(float(time), device=observation.device)
-        with _swapped(self.actor_params, self.actor):
-            logits, self.hidden = self.actor.step(self.groups.gather(observation), clock, self.hidden)
+        logits = []
+        for k, grouped in enumerate(self.groups.gather(observation)):
+            with _swapped(self.actor_params[k], self.actor):
+                out, self.hidden[k] = self.actor.step(grouped, clock, self.hidden[k])
+            logits.append(out)
         return self.groups.scatter(logits)
 
     def qvalues(self, observations: torch.Tensor) -> torch.Tensor:
         """``Q(s_t, .)`` ``[E, T + 1, A]`` for whole episodes ``[E, T + 1, *obs]``."""
-        with _swapped(self.qvalue_params, self.qvalue):
-            return self.groups.scatter(self.qvalue(self.groups.gather(observations)))
+        values = []
+        for k, grouped in enumerate(self.groups.gather(observations)):
+            with _swapped(self.qvalue_params[k], self.qvalue):
+                values.append(self.qvalue(grouped))
+        return self.groups.scatter(values)
+
+
+def _per_bucket(params: TensorDictBase | Sequence[TensorDictBase] | None, parts: int) -> list[TensorDictBase | None]:
+    if params is None or isinstance(params, TensorDictBase):
+        if parts != 1 and params is not None:
+            raise ValueError(f"one parameter TensorDict for {parts} buckets; pass one per bucket")
+        return [params] * parts
+    if len(params) != parts:
+        raise ValueError(f"{len(params)} parameter TensorDicts for {parts} buckets")
+    return list(params)
 
 
 def _swapped(params: TensorDictBase | None, net: nn.Module) -> contextlib.AbstractContextManager:
@@ -96,7 +116,7 @@ class FixedPolicy:
 
 def _act(logits: torch.Tensor, epsilon: float) -> torch.Tensor:
     """Sample from ``softmax(logits)``; with probability ``epsilon`` a uniform action instead."""
-    cumulative = torch.softmax(logits, dim=-1).cumsum(dim=-1)
+    cumulative = softmax_actions(logits).cumsum(dim=-1)
     uniform = torch.rand(cumulative.shape[:-1], device=logits.device).unsqueeze(-1)
     action = (cumulative[..., :-1] < uniform).sum(dim=-1)  # inverse-CDF draw; faster than multinomial here
     if epsilon > 0.0:
@@ -154,7 +174,7 @@ def play_episodes(
 
     stacked = {key: torch.stack(values, dim=1) for key, values in record.items()}  # [E, T(+1), ...]
     qvalues = opponent.qvalues(stacked.pop("opponent_observation"))  # [E, T+1, A]
-    policy = torch.softmax(stacked.pop("opponent_logits"), dim=-1)
+    policy = softmax_actions(stacked.pop("opponent_logits"))
     values = (policy * qvalues).sum(-1)  # V^op(s_t) = sum_b pi^op(b | s_t) Q^op(s_t, b)
     stacked["opponent_qvalue"] = qvalues[:, :-1]
     stacked["opponent_value"], stacked["next_opponent_value"] = values[:, :-1], values[:, 1:]
