@@ -9,7 +9,10 @@ policy-gradient weight becomes
 
 with ``A^1`` the agent's and ``A^2`` the opponent's advantage, the sum running over the earlier steps of
 the same episode. Advantage Alignment (AA) uses ``A*`` as the weight of ``log pi(a_t | s_t)``; Proximal
-Advantage Alignment (PAA) puts it in PPO's clipped surrogate.
+Advantage Alignment (PAA) puts it in PPO's clipped surrogate (the paper's Algorithms 1 and 2). The
+equation is transcribed from the authors' README and ICLR poster, which print it unnumbered; the
+paper's own equation numbers are not cited because no copy of its body could be read here (the stored
+arXiv pages give only the abstract and introduction).
 
 Estimates: ``A^1_t`` and ``A^2_t`` are GAE(gamma, lambda); the *past* ``A^1_k`` inside the sum are
 one-step TD errors ``r_k + gamma V(s_{k+1}) - V(s_k)``, which read nothing after ``s_{k+1}``. A GAE
