@@ -1,11 +1,12 @@
 """Advantage Alignment learner: each agent's losses reach only its own networks; state_dict round trip."""
 
+import pytest
 import torch
 
 from oppshape.envs.registry import make_env
 from oppshape.learners.advantage_alignment import AdvantageAlignmentLearner
 from oppshape.learners.optim import clip_per_member
-from oppshape.modules.loqa_nets import MLPNet, TabularActor
+from oppshape.modules.loqa_nets import GRUNet, MLPNet, TabularActor
 from oppshape.objectives.advantage_alignment import AdvantageAlignmentLoss
 from oppshape.rollouts.advantage_alignment import NetworkSeat, play_episodes
 
@@ -70,3 +71,24 @@ def test_clip_per_member():
     norms = clip_per_member(grads, 1.0)
     torch.testing.assert_close(norms, torch.tensor([5.0, 0.5]))
     torch.testing.assert_close(grads[0], torch.tensor([[0.6, 0.8], [0.3, 0.4]]), atol=1e-5, rtol=0)
+
+
+@pytest.mark.slow
+def test_coin_game_learner_learns_to_collect_coins_against_a_frozen_random_opponent():
+    """The Coin path end to end (rollout, seat views, GAE, learner): with beta = 0 agent 2 alone learns
+    (agent 1's actor step is 0, so it stays the near-uniform GRU it was initialised as) and must at least
+    double its pick-up rate within 50 small iterations (~12 s; measured 0.11 -> 0.31 / 0.41 on the 2 seeds)."""
+    torch.manual_seed(0)
+    env = make_env("coin_game", num_envs=256, height=3, width=3, episode_length=16)
+    losses = tuple(AdvantageAlignmentLoss(GRUNet(env.observation_shape, 4, 16, num_members=2),
+                                          GRUNet(env.observation_shape, 1, 16, time_input=True, num_members=2),
+                                          beta=0.0, entropy_coeff=0.0, normalize_advantage=True) for _ in range(2))
+    learner = AdvantageAlignmentLearner(losses, members=2, actor_lr=0.03, critic_lr=0.03, max_grad_norm=1.0,
+                                        ppo_epochs=1)
+    learner.actor_optimizers[0].param_groups[0]["lr"] = 0.0
+    for _ in range(50):
+        batch = play_episodes(env, tuple(NetworkSeat(loss.actor_network, 2, 128) for loss in losses), 2, 16)
+        learner.update(batch)
+    picked = batch["next", "picked_coin"].float().mean((2, 3))  # [agent, seed]
+    assert (picked[1] > 0.22).all(), picked  # random play picks ~0.11 per step
+    assert (picked[0] < 0.16).all(), picked

@@ -1,4 +1,4 @@
-"""AdvantageAlignmentLoss: the A* weight by hand, beta = 0 against TorchRL's PPO / A2C, GAE, import isolation."""
+"""AdvantageAlignmentLoss: the A* weight by hand, beta = 0 against TorchRL's PPO / A2C, GAE and the TD errors."""
 
 
 import pytest
@@ -22,6 +22,18 @@ def test_aligned_advantage_by_hand():
     #        t=3 sees 0.5*A_2 = -0.5 -> 3 + 2*0.5*(-0.5)*1 = 2.5
     # row 1: t=3 sees 0.5*1 + 0.25*1 + 0.125*1 = 0.875 -> 4 + 2*0.5*0.875*1 = 4.875
     expected = torch.tensor([[1.0, 1.5, -1.0, 2.5], [1.0, 1.0, 1.0, 4.875]])
+    torch.testing.assert_close(out, expected)
+
+
+def test_past_sum_adds_up_the_past_advantage_estimates():
+    """The sum adds up ``past_advantage`` (the loss's TD errors), while A^1_t itself stays the advantage."""
+    advantage = torch.tensor([[1.0, 2.0, -1.0, 3.0]])
+    past = torch.tensor([[0.5, -2.0, 4.0, 0.0]])
+    opponent = torch.tensor([[1.0, 1.0, 1.0, 1.0]])
+    done = torch.tensor([[False, False, False, True]])
+    out = aligned_advantage(advantage, opponent, done, beta=1.0, gamma=0.5, past_advantage=past)
+    # past_1 = 0.5*0.5 = 0.25; past_2 = 0.5*(0.25 - 2) = -0.875; past_3 = 0.5*(-0.875 + 4) = 1.5625
+    expected = advantage + 0.5 * torch.tensor([[0.0, 0.25, -0.875, 1.5625]])
     torch.testing.assert_close(out, expected)
 
 
@@ -81,6 +93,10 @@ def test_loss_actor_uses_the_hand_computed_weight():
     log_prob = torch.log_softmax(actor(td["observation"]), -1).gather(-1, td["action"].unsqueeze(-1)).squeeze(-1)
     torch.testing.assert_close(out["loss_actor"], -(weight * log_prob).mean())
     assert float(out["alignment"]) != 0.0
+    td["past_advantage"] = torch.randn(td.batch_size, generator=torch.Generator().manual_seed(2))
+    weight = aligned_advantage(td["advantage"], td["opponent_advantage"], td["next", "done"].squeeze(-1),
+                               beta=0.7, gamma=0.9, past_advantage=td["past_advantage"])
+    torch.testing.assert_close(loss(td.clone())["loss_actor"], -(weight * log_prob).mean())
 
 
 def _torchrl_actor(actor: TabularActor) -> ProbabilisticActor:
@@ -124,6 +140,21 @@ def test_gae_with_lambda_zero_is_one_step_td_and_bootstraps_truncation():
     expected = td["next", "reward"].squeeze(-1) + 0.9 * next_value - value
     torch.testing.assert_close(td["advantage"], expected)
     torch.testing.assert_close(td["value_target"], expected + value)
+    torch.testing.assert_close(td["past_advantage"], expected)
+
+
+def test_past_advantage_is_the_one_step_td_error_whatever_lambda():
+    """GAE (lambda = 0.9) reads later steps; the past sum's estimate must not: it is r + gamma V' - V."""
+    critic = MLPNet((5,), 1, time_input=False)
+    loss = AdvantageAlignmentLoss(TabularActor(5, 2), critic, gamma=0.9, lmbda=0.9)
+    td = _batch().exclude("advantage", "value_target")
+    loss.estimate_advantage(td)
+    with torch.no_grad():
+        value = critic(td["observation"]).squeeze(-1)
+        next_value = critic(td["next", "observation"]).squeeze(-1)
+    td_error = td["next", "reward"].squeeze(-1) + 0.9 * next_value - value
+    torch.testing.assert_close(td["past_advantage"], td_error)
+    assert not torch.allclose(td["advantage"], td_error)
 
 
 def test_critic_loss_reaches_only_the_critic():

@@ -7,9 +7,20 @@ policy-gradient weight becomes
 
     A*_t = A^1_t + beta * gamma * (sum_{k<t} gamma^(t-k) A^1_k) * A^2_t
 
-with ``A^1`` the agent's and ``A^2`` the opponent's advantage (GAE here), the sum running over the
-earlier steps of the same episode. Advantage Alignment (AA) uses ``A*`` as the weight of
-``log pi(a_t | s_t)``; Proximal Advantage Alignment (PAA) puts it in PPO's clipped surrogate.
+with ``A^1`` the agent's and ``A^2`` the opponent's advantage, the sum running over the earlier steps of
+the same episode. Advantage Alignment (AA) uses ``A*`` as the weight of ``log pi(a_t | s_t)``; Proximal
+Advantage Alignment (PAA) puts it in PPO's clipped surrogate (the paper's Algorithms 1 and 2). The
+equation is transcribed from the authors' README and ICLR poster, which print it unnumbered; the
+paper's own equation numbers are not cited because no copy of its body could be read here (the stored
+arXiv pages give only the abstract and introduction).
+
+Estimates: ``A^1_t`` and ``A^2_t`` are GAE(gamma, lambda); the *past* ``A^1_k`` inside the sum are
+one-step TD errors ``r_k + gamma V(s_{k+1}) - V(s_k)``, which read nothing after ``s_{k+1}``. A GAE
+estimate of ``A^1_k`` adds up the TD errors of every later step, ``t`` and after included, so with it the
+"past" sum carries the present: on the Coin Game it made the alignment term ~10x the size of ``A^1``,
+negative on every coin pick-up whoever owned the coin, and it drowned the policy gradient (the agents
+never learned to collect coins); with TD errors the term is ~2.7x ``A^1`` and penalises taking the other's
+coin after a good past and rewards it after a bad one, the reciprocity the paper derives.
 
 The opponent's advantage is *data* (computed with the opponent's own critic by whoever holds it), so the
 loss differentiates only the agent's own actor and critic.
@@ -25,17 +36,23 @@ from tensordict import TensorDict, TensorDictBase, TensorDictParams
 from tensordict.utils import NestedKey
 from torch import nn
 from torchrl.objectives import LossModule
-from torchrl.objectives.value.functional import generalized_advantage_estimate
+from torchrl.objectives.value.functional import generalized_advantage_estimate, td0_advantage_estimate
 
 __all__ = ["AdvantageAlignmentLoss", "aligned_advantage", "standardize"]
 
 
 def aligned_advantage(
-    advantage: torch.Tensor, opponent_advantage: torch.Tensor, done: torch.Tensor, *, beta: float, gamma: float
+    advantage: torch.Tensor,
+    opponent_advantage: torch.Tensor,
+    done: torch.Tensor,
+    *,
+    beta: float,
+    gamma: float,
+    past_advantage: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The modified advantage ``A*`` (paper, Sec. 4) along the last dim (time), ``[..., T]``.
 
-    ``past_t = sum_{k<t} gamma^(t-k) A^1_k`` is carried forward as ``past_{t+1} = gamma (past_t + A^1_t)``
+    ``past_t = sum_{k<t} gamma^(t-k) P_k`` is carried forward as ``past_{t+1} = gamma (past_t + P_t)``
     and reset to 0 after a step with ``done`` set, so no advantage crosses an episode boundary.
 
     Args:
@@ -44,12 +61,15 @@ def aligned_advantage(
         done: ``[..., T]`` bool, the episode ended at step ``t``.
         beta: weight of the alignment term (0: plain advantage).
         gamma: discount of the past advantages (and the extra ``gamma`` factor of the equation).
+        past_advantage: ``P`` ``[..., T]``, the estimates of ``A^1_k`` that the past sum adds up
+            (the loss passes one-step TD errors, see the module docstring); None: ``advantage`` itself.
     """
+    past_terms = advantage if past_advantage is None else past_advantage
     past = torch.zeros_like(advantage[..., 0])
     aligned = []
     for t in range(advantage.shape[-1]):
         aligned.append(advantage[..., t] + beta * gamma * past * opponent_advantage[..., t])
-        past = torch.where(done[..., t], torch.zeros_like(past), gamma * (past + advantage[..., t]))
+        past = torch.where(done[..., t], torch.zeros_like(past), gamma * (past + past_terms[..., t]))
     return torch.stack(aligned, dim=-1)
 
 
@@ -81,8 +101,8 @@ class AdvantageAlignmentLoss(LossModule):
         clip_epsilon: PPO's ratio clip (PAA only).
         entropy_coeff: weight of the entropy bonus (``loss_entropy = -entropy_coeff * H``).
         critic_coeff: weight of the critic's Huber loss to the GAE value target.
-        normalize_advantage: standardize ``A^1`` and ``A^2`` over each member's batch before aligning
-            them (the reference code's ``normalize_advantages``).
+        normalize_advantage: standardize ``A^1``, ``A^2`` and the past TD errors over each member's batch
+            before aligning them (the reference code's ``normalize_advantages``).
 
     Returns (``forward``): ``loss_actor``, ``loss_entropy``, ``loss_critic`` and detached diagnostics
     ``entropy``, ``advantage``, ``aligned_advantage``, ``alignment`` (mean of ``A* - A^1``),
@@ -119,6 +139,9 @@ class AdvantageAlignmentLoss(LossModule):
                 advantages and GAE), ``terminated`` also stops bootstrapping.
             advantage: ``A^1_t``; written by :meth:`estimate_advantage` (GAE) when absent.
             value_target: the critic's target ``A^1_t + V(s_t)``; written with ``advantage``.
+            past_advantage: the one-step TD error ``r_t + gamma V(s_{t+1}) - V(s_t)`` that ``A*``'s sum
+                over past steps adds up; written with ``advantage``. Where a caller brings its own
+                ``advantage`` without it, the sum adds up ``advantage`` (the equation as written).
             opponent_advantage: ``A^2_t``, the opponent's advantage at the same steps (required).
         """
 
@@ -130,6 +153,7 @@ class AdvantageAlignmentLoss(LossModule):
         terminated: NestedKey = "terminated"
         advantage: NestedKey = "advantage"
         value_target: NestedKey = "value_target"
+        past_advantage: NestedKey = "past_advantage"
         opponent_advantage: NestedKey = "opponent_advantage"
 
     tensor_keys: _AcceptedKeys
@@ -202,18 +226,23 @@ class AdvantageAlignmentLoss(LossModule):
 
     @torch.no_grad()
     def estimate_advantage(self, tensordict: TensorDictBase) -> TensorDictBase:
-        """Write ``advantage`` (GAE, TorchRL's functional estimator) and ``value_target`` into ``tensordict``."""
+        """Write ``advantage`` (GAE), ``value_target`` and ``past_advantage`` (TD(0)) into ``tensordict``.
+
+        Both estimates are TorchRL's functional ones on the same values.
+        """
         keys = self.tensor_keys
         value, next_value = self._values(tensordict)
+        value, next_value = value.unsqueeze(-1), next_value.unsqueeze(-1)
+        reward = self._per_step(tensordict, ("next", keys.reward)).unsqueeze(-1).to(value.dtype)
+        done = self._per_step(tensordict, ("next", keys.done)).bool().unsqueeze(-1)
+        terminated = self._per_step(tensordict, ("next", keys.terminated)).bool().unsqueeze(-1)
         advantage, value_target = generalized_advantage_estimate(
-            self.gamma, self.lmbda, value.unsqueeze(-1), next_value.unsqueeze(-1),
-            self._per_step(tensordict, ("next", keys.reward)).unsqueeze(-1).to(value.dtype),
-            self._per_step(tensordict, ("next", keys.done)).bool().unsqueeze(-1),
-            self._per_step(tensordict, ("next", keys.terminated)).bool().unsqueeze(-1),
-            time_dim=-2,
+            self.gamma, self.lmbda, value, next_value, reward, done, terminated, time_dim=-2
         )
+        td_error = td0_advantage_estimate(self.gamma, value, next_value, reward, done, terminated)
         tensordict.set(keys.advantage, advantage.squeeze(-1))
         tensordict.set(keys.value_target, value_target.squeeze(-1))
+        tensordict.set(keys.past_advantage, td_error.squeeze(-1))
         return tensordict
 
     def forward(self, tensordict: TensorDictBase) -> TensorDict:
@@ -222,10 +251,13 @@ class AdvantageAlignmentLoss(LossModule):
             self.estimate_advantage(tensordict)
         own = self._per_step(tensordict, keys.advantage)
         opponent = self._per_step(tensordict, keys.opponent_advantage).to(own.dtype)
+        past = (self._per_step(tensordict, keys.past_advantage).to(own.dtype)
+                if keys.past_advantage in tensordict.keys(True) else own)
         if self.normalize_advantage:
-            own, opponent = standardize(own), standardize(opponent)
+            own, opponent, past = standardize(own), standardize(opponent), standardize(past)
         done = self._per_step(tensordict, ("next", keys.done)).bool()
-        weight = aligned_advantage(own, opponent, done, beta=self.beta, gamma=self.gamma).detach()
+        weight = aligned_advantage(own, opponent, done, beta=self.beta, gamma=self.gamma,
+                                   past_advantage=past).detach()
 
         with self.actor_network_params.to_module(self.actor_network):
             log_pi = torch.log_softmax(self.actor_network(tensordict.get(keys.observation)), dim=-1)
