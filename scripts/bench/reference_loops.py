@@ -188,9 +188,15 @@ process or alternating processes, `taskset -c 1`, one thread, CPU-time medians o
   the opponents' play), not fewer ops.
 - **LOQA IPD**: action softmax over 2 actions through a leading dimension (`modules.action_softmax`; ATen's
   kernel is scalar over a 2-4 wide last dim: 167 vs 17 us at [2048, 2]) and the current agent's groups gathered
-  by reshape: 0.122-0.128 -> 0.109-0.117 s per iteration. Left: `objectives/loqa.py`'s `log_softmax` over the
-  Q-values' 2 actions (not this change's file), and `relu`/`threshold_backward` on the Q-net's [2048, 51, 16]
-  activations at ~3.5 ms per call (a fresh 6.7 MB buffer each time).
+  by reshape: 0.122-0.128 -> 0.109-0.117 s per iteration. Then (second round): the loss's two log-softmaxes
+  over 2 actions through `action_softmax` too (bit-identical; 0.0975 -> 0.0917 s in one process), the
+  rollout's `step_mdp` through the env's cached key lists (`env.step_mdp`, `envs.specs.LayoutStepMDP`; same
+  batches; collect 0.0425 -> 0.0407 s). The code of 4735a25 vs this, alternating processes (5 pairs, each a
+  median of 7 iterations, load 1.5-2.5): 0.097-0.114 s (median 0.107) -> 0.093-0.101 s (median 0.097),
+  ~2.15x implied. Left: the Q-net's [2048, 51, 6 -> 16 -> 16 -> 2] forward runs three times per iteration
+  (online, target, the opponent's in the rollout); its `baddbmm` (with the bias broadcast copy) and `relu` on
+  fresh 6.7 MB buffers are ~35% of the profile, the rollout's `torch.stack` of 50 steps ~8%. An in-place
+  `relu_` was slower here (0.0905 vs 0.0836 s per iteration out of place, either order first): not used.
 - **Coin GRU rollout, miss (1.5x): ~0.75x implied eager, ~6% more compiled.** The env is 0.025 s of the 0.19-0.20 s;
   the two policies are the rest: the hidden-gate matmul [2000, 64] x [64, 192] (~0.5-0.65 ms, ~45 GFLOP/s) is
   ~20%, the cell's elementwise ops ~45% (add 17%, sigmoid 11%, mul 10%, sub 4%), the table-gate gather 5%,

@@ -59,3 +59,34 @@ def test_skipped_step_completion_pass_would_change_nothing(name: str) -> None:
     assert (completed == out).all()
     env.run_type_checks = True
     assert (env._step_proc_data(out.clone()) == out).all()
+
+
+def _leaf_set(td) -> set:
+    return {key if isinstance(key, tuple) else (key,) for key in td.keys(True, True)}
+
+
+@pytest.mark.parametrize("name", ["iterated_matrix_game", "coin_game"])
+def test_layout_step_mdp_matches_torchrl_step_mdp_and_falls_back_on_extra_keys(name: str) -> None:
+    from oppshape.envs import make_env
+    from oppshape.envs.specs import LayoutStepMDP
+
+    env = make_env(name, num_envs=4, episode_length=3)
+    step_mdp = env._step_mdp
+    assert isinstance(step_mdp, LayoutStepMDP)
+    td = env.reset()
+    for t in range(5):  # through the last step of an episode and the reset after it
+        td["agents", "action"] = env.full_action_spec.rand()["agents", "action"]
+        if t == 4:  # a policy's extra output: the precomputed layout no longer applies
+            td["agents", "logits"] = torch.zeros(4, 2, 3)
+        out = env.step(td)
+        fast, generic = step_mdp._fast(out), step_mdp.generic(out)
+        if t == 4:
+            assert fast is None
+            fast = step_mdp(out)
+            assert ("agents", "logits") in fast.keys(True)
+        assert _leaf_set(fast) == _leaf_set(generic)
+        assert fast.batch_size == generic.batch_size and fast["agents"].batch_size == generic["agents"].batch_size
+        assert (fast == generic).all()
+        _, td = env.step_and_maybe_reset(td)
+    env.run_type_checks = True
+    assert not isinstance(env._step_mdp, LayoutStepMDP)  # checked runs take TorchRL's path

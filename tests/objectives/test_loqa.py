@@ -106,6 +106,21 @@ def test_opponent_model_is_a_softmax_over_q_with_the_taken_entry_replaced() -> N
     torch.testing.assert_close(grad, 1 - expected.exp())  # d log p_b / d Q_b
 
 
+def test_opponent_model_at_batch_size_is_bit_identical_to_the_last_dim_log_softmax() -> None:
+    """Above ``action_softmax``'s row threshold the fast path runs: values and gradient bit for bit."""
+    gen = torch.Generator().manual_seed(0)
+    qvalues = torch.randn(2, 64, 5, 2, generator=gen)
+    action = torch.randint(2, (2, 64, 5), generator=gen)
+    estimate = torch.randn(2, 64, 5, generator=gen, requires_grad=True)
+    log_prob = opponent_log_prob(qvalues, action, estimate)
+    index = action.unsqueeze(-1)
+    reference = torch.log_softmax(qvalues.scatter(-1, index, estimate.unsqueeze(-1)), dim=-1).gather(-1, index)
+    assert torch.equal(log_prob, reference.squeeze(-1))
+    weights = torch.randn(2, 64, 5, generator=gen)
+    assert torch.equal(torch.autograd.grad((log_prob * weights).sum(), estimate)[0],
+                       torch.autograd.grad((reference.squeeze(-1) * weights).sum(), estimate)[0])
+
+
 def episode_batch(members: int = 1, episodes: int = 3, steps: int = 4, seed: int = 0) -> TensorDict:
     """Random whole IPD episodes in LOQALoss's default keys, ``[members, episodes, steps]``."""
     gen = torch.Generator().manual_seed(seed)

@@ -8,10 +8,11 @@ env whose step output is complete skip TorchRL's per-step completion pass.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import torch
 from tensordict import TensorDict, TensorDictBase
+from tensordict.utils import NestedKey
 from torchrl.data import Categorical, Composite, TensorSpec, Unbounded
 from torchrl.envs import EnvBase
 
@@ -58,6 +59,92 @@ class CompleteStepEnv(EnvBase):
         if self.run_type_checks:
             return super()._step_proc_data(next_tensordict_out)
         return next_tensordict_out
+
+    @property
+    def _step_mdp(self) -> Callable[[TensorDictBase], TensorDictBase]:
+        """TorchRL's cached ``step_mdp`` (``env.step_mdp``, ``step_and_maybe_reset``), wrapped by
+        :class:`LayoutStepMDP` while the specs are locked (TorchRL caches its own under the same rule)."""
+        generic = super()._step_mdp
+        if self.run_type_checks or not self.is_spec_locked:
+            return generic
+        cached = self.__dict__.get("_layout_step_mdp")
+        if cached is None or cached.generic is not generic:
+            cached = self.__dict__["_layout_step_mdp"] = LayoutStepMDP(self, generic)
+        return cached
+
+
+class LayoutStepMDP:
+    """``step_mdp`` as TorchRL's ``EnvBase._step_mdp`` does it (actions and other root entries kept, the
+    next observations and done flags moved up, rewards dropped), for this package's two-level layout.
+
+    When the root and ``"next"`` hold exactly the env's own keys (what ``reset``/``step`` produce and a
+    rollout adds actions to), the output is built in one pass from precomputed key lists: ~10 vs ~24 us
+    at 2000 IPD games, a sixth of a TorchRL ``step_and_maybe_reset``. Anything else (extra keys, deeper
+    nesting, lazy stacks) goes to TorchRL's ``generic``. ``tests/envs/test_specs.py`` compares the two.
+    """
+
+    def __init__(self, env: EnvBase, generic: Callable[[TensorDictBase], TensorDictBase]) -> None:
+        self.generic = generic
+        observations = [_as_tuple(key) for key in env.full_observation_spec.keys(True, True)]
+        dones, actions = [_as_tuple(key) for key in env.done_keys], [_as_tuple(key) for key in env.action_keys]
+        rewards = [_as_tuple(key) for key in env.reward_keys]
+        every = observations + dones + actions + rewards
+        self.enabled = not env.full_state_spec.keys() and all(len(key) <= 2 for key in every)
+        groups = sorted({key[0] for key in every if len(key) == 2})
+        self.groups = groups
+        # per level (None: the root, else a group): leaves taken from the root / from "next"
+        self.from_root = {level: _leaves(actions, level) for level in [None, *groups]}
+        self.from_next = {level: _leaves(observations + dones, level) for level in [None, *groups]}
+        self.root_allowed = {level: set(_leaves(observations + dones + actions, level)) for level in [None, *groups]}
+        self.root_allowed[None] |= {"next", *groups}
+        self.next_keys = {level: set(_leaves(observations + dones + rewards, level)) for level in [None, *groups]}
+        self.next_keys[None] |= set(groups)
+
+    def __call__(self, tensordict: TensorDictBase) -> TensorDictBase:
+        out = self._fast(tensordict) if self.enabled else None
+        return self.generic(tensordict) if out is None else out
+
+    def _fast(self, tensordict: TensorDictBase) -> TensorDict | None:
+        if type(tensordict) is not TensorDict:
+            return None
+        following = tensordict._get_str("next", None)
+        if type(following) is not TensorDict or not self._matches(tensordict, following, None):
+            return None
+        entries = self._level(tensordict, following, None)
+        for group in self.groups:
+            root_group, next_group = tensordict._get_str(group, None), following._get_str(group, None)
+            if type(root_group) is not TensorDict or type(next_group) is not TensorDict:
+                return None
+            if not self._matches(root_group, next_group, group):
+                return None
+            entries[group] = TensorDict._new_unsafe(
+                self._level(root_group, next_group, group), batch_size=next_group.batch_size, device=next_group.device
+            )
+        return TensorDict._new_unsafe(entries, batch_size=tensordict.batch_size, device=tensordict.device)
+
+    def _matches(self, root: TensorDict, following: TensorDict, level: str | None) -> bool:
+        root_keys = root.keys()
+        return (
+            set(root_keys) <= self.root_allowed[level]
+            and all(key in root_keys for key in self.from_root[level])
+            and set(following.keys()) == self.next_keys[level]
+        )
+
+    def _level(self, root: TensorDict, following: TensorDict, level: str | None) -> dict:
+        entries = {key: root._get_str(key, None) for key in self.from_root[level]}
+        entries.update((key, following._get_str(key, None)) for key in self.from_next[level])
+        return entries
+
+
+def _as_tuple(key: NestedKey) -> tuple[str, ...]:
+    return (key,) if isinstance(key, str) else tuple(key)
+
+
+def _leaves(keys: list[tuple[str, ...]], level: str | None) -> list[str]:
+    """The leaf names of ``keys`` at the root (``level`` None) or under group ``level``."""
+    if level is None:
+        return [key[0] for key in keys if len(key) == 1]
+    return [key[1] for key in keys if len(key) == 2 and key[0] == level]
 
 
 def step_output(

@@ -23,6 +23,7 @@ from tensordict.utils import NestedKey
 from torch import nn
 from torchrl.objectives import LossModule
 
+from oppshape.modules.action_softmax import log_softmax_actions
 from oppshape.objectives.dice import magic_box
 
 RETURN_ESTIMATORS = ("loaded_dice", "n_step")
@@ -122,7 +123,7 @@ def opponent_log_prob(
     """
     index = opponent_action.long().unsqueeze(-1)
     qvalues = opponent_qvalues.scatter(-1, index, differentiable_qvalue.unsqueeze(-1))
-    return torch.log_softmax(qvalues, dim=-1).gather(-1, index).squeeze(-1)
+    return log_softmax_actions(qvalues).gather(-1, index).squeeze(-1)
 
 
 class LOQALoss(LossModule):
@@ -279,7 +280,7 @@ class LOQALoss(LossModule):
         observations = torch.cat([observation, final], dim=time_dim)  # s_0 .. s_T
 
         with self.actor_network_params.to_module(self.actor_network):
-            log_pi = torch.log_softmax(self.actor_network(observations), dim=-1)  # [..., T+1, A]
+            log_pi = log_softmax_actions(self.actor_network(observations))  # [..., T+1, A]
         with self.qvalue_network_params.to_module(self.qvalue_network):
             qvalues = self.qvalue_network(observations)
         with torch.no_grad(), self.target_qvalue_network_params.to_module(self.qvalue_network):
