@@ -17,7 +17,6 @@ import torch
 from tensordict import TensorDict, TensorDictBase
 from torch import nn
 from torchrl.envs import EnvBase
-from torchrl.envs.utils import step_mdp
 
 
 class Seat(Protocol):
@@ -103,7 +102,7 @@ def play_episodes(env: EnvBase, seats: tuple[Seat, Seat], members: int, steps: i
         for flag in ("picked_coin", "picked_own_coin"):
             if ("agents", flag) in after.keys(True):
                 keep(flag, per_seat(after["agents", flag]).squeeze(-1))
-        state = step_mdp(state)
+        state = env.step_mdp(state)  # the env's cached key lists (LayoutStepMDP for the native envs)
 
     stacked = {key: torch.stack(values, dim=3) for key, values in record.items()}  # [2, S, B, T, ...]
     next_keys = ("next_observation", "reward", "done", "terminated", "picked_coin", "picked_own_coin")
