@@ -40,6 +40,7 @@ def test_shipped_env_config_validates() -> None:
     ("name", "values", "match"),
     [
         ("pola", {"parameterization": "lstm"}, "algo.parameterization='lstm'; valid choices: tabular, nn, preconditioned"),
+        ("pola", {"precondition_state": "cc"}, "algo.precondition_state='cc'; valid choices: dd, cd"),
         ("pola", {"backend": "jax"}, "backend='jax'; valid choices: vectorized, higher"),
         ("pola", {"inner_optimizer": "adam"}, "needs backend='higher'"),
         ("pola", {"outer_beta": -0.1}, "outer_beta=-0.1"),
@@ -104,6 +105,21 @@ def test_build_with_opponent_models_and_float64() -> None:
     metrics = learner.update(None)
     assert metrics["om_kl_agent1"] < 1e-4
     assert learner.evaluation.cooperation()[0].dtype == torch.float64
+
+
+def test_precondition_state_reaches_policies_and_opponent_models() -> None:
+    from oppshape.modules.memory_one import preconditioning_matrix
+
+    cfg = OmegaConf.create(
+        {
+            "algo": {"name": "pola", "num_seeds": 2, "parameterization": "preconditioned", "precondition_state": "cd",
+                     "opponent_model": True, "om_parameterization": "preconditioned", "outer_max_iters": 2},
+            "env": {"name": "ipd_exact"},
+        }
+    )
+    learner = build(cfg, torch.device("cpu")).learner.learner
+    for module in (*learner.policies, *learner.opponent_models):
+        torch.testing.assert_close(module.matrix, preconditioning_matrix("cd"))
 
 
 def test_cli_runs_the_demo_experiment_end_to_end(tmp_path: Path) -> None:
