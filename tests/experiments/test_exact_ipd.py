@@ -2,6 +2,7 @@
 validate, ``build`` gives a working Experiment that resumes exactly, and the CLI runs it end to end."""
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 
@@ -166,6 +167,14 @@ def test_figure_3_has_its_30_cells_with_the_readme_settings() -> None:
     assert (pola_pre.algo.inner_lr, pola_pre.algo.outer_lr, pola_pre.algo.outer_beta, pola_pre.trainer.iterations) == (
         0.4, 0.05, 0.5, 10)
     assert cells[("lola", "preconditioned", 1.6)].algo.outer_lr == 25.0
+
+
+def test_cd_preconditioning_config_is_the_cf125_cell_with_the_earlier_matrix() -> None:
+    cd = validate(compose(["experiment=pola_precond_cd_cf125"]))
+    cell = validate(compose(["experiment=pola_fig3_pola_preconditioned_cf125"]))
+    assert (cd.algo.precondition_state, cell.algo.precondition_state) == ("cd", "dd")
+    assert dataclasses.replace(cd.algo, precondition_state="dd") == cell.algo
+    assert (cd.env, cd.trainer) == (cell.env, cell.trainer)
 
 
 def build(cfg, device):
