@@ -2,6 +2,7 @@
 validate, ``build`` gives a working Experiment that resumes exactly, and the CLI runs it end to end."""
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def test_shipped_env_config_validates() -> None:
     ("name", "values", "match"),
     [
         ("pola", {"parameterization": "lstm"}, "algo.parameterization='lstm'; valid choices: tabular, nn, preconditioned"),
+        ("pola", {"precondition_state": "cc"}, "algo.precondition_state='cc'; valid choices: dd, cd"),
         ("pola", {"backend": "jax"}, "backend='jax'; valid choices: vectorized, higher"),
         ("pola", {"inner_optimizer": "adam"}, "needs backend='higher'"),
         ("pola", {"outer_beta": -0.1}, "outer_beta=-0.1"),
@@ -106,6 +108,21 @@ def test_build_with_opponent_models_and_float64() -> None:
     assert learner.evaluation.cooperation()[0].dtype == torch.float64
 
 
+def test_precondition_state_reaches_policies_and_opponent_models() -> None:
+    from oppshape.modules.memory_one import preconditioning_matrix
+
+    cfg = OmegaConf.create(
+        {
+            "algo": {"name": "pola", "num_seeds": 2, "parameterization": "preconditioned", "precondition_state": "cd",
+                     "opponent_model": True, "om_parameterization": "preconditioned", "outer_max_iters": 2},
+            "env": {"name": "ipd_exact"},
+        }
+    )
+    learner = build(cfg, torch.device("cpu")).learner.learner
+    for module in (*learner.policies, *learner.opponent_models):
+        torch.testing.assert_close(module.matrix, preconditioning_matrix("cd"))
+
+
 def test_cli_runs_the_demo_experiment_end_to_end(tmp_path: Path) -> None:
     from oppshape.cli import run
 
@@ -150,6 +167,14 @@ def test_figure_3_has_its_30_cells_with_the_readme_settings() -> None:
     assert (pola_pre.algo.inner_lr, pola_pre.algo.outer_lr, pola_pre.algo.outer_beta, pola_pre.trainer.iterations) == (
         0.4, 0.05, 0.5, 10)
     assert cells[("lola", "preconditioned", 1.6)].algo.outer_lr == 25.0
+
+
+def test_cd_preconditioning_config_is_the_cf125_cell_with_the_earlier_matrix() -> None:
+    cd = validate(compose(["experiment=pola_precond_cd_cf125"]))
+    cell = validate(compose(["experiment=pola_fig3_pola_preconditioned_cf125"]))
+    assert (cd.algo.precondition_state, cell.algo.precondition_state) == ("cd", "dd")
+    assert dataclasses.replace(cd.algo, precondition_state="dd") == cell.algo
+    assert (cd.env, cd.trainer) == (cell.env, cell.trainer)
 
 
 def build(cfg, device):

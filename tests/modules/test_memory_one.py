@@ -11,6 +11,7 @@ from oppshape.modules.memory_one import (
     PreconditionedTabularPolicy,
     TabularPolicy,
     make_memory_one_policy,
+    preconditioning_matrix,
 )
 
 
@@ -38,6 +39,32 @@ def test_preconditioned_step_on_dd_moves_every_other_state_the_other_way() -> No
     policy = PreconditionedTabularPolicy(num_seeds=1, init_std=0.0)
     grad = torch.autograd.grad(policy.logits()[0, 0], policy.theta)[0]  # d logit(start) / d theta
     torch.testing.assert_close(grad, torch.tensor([[1.0, 0.0, 0.0, 0.0, -2.0]]))
+
+
+def test_cd_preconditioning_leans_every_other_logit_on_the_own_cd_parameter() -> None:
+    policy = PreconditionedTabularPolicy(num_seeds=1, state="cd")
+    theta = torch.tensor([[0.5, -1.0, 2.0, 0.0, 1.5]])  # (start, CC, CD, DC, DD)
+    with torch.no_grad():
+        policy.theta.copy_(theta)
+    # the reference's matrix before July 2022: logit(s) = theta[s] - 2 theta[CD] for s != CD
+    torch.testing.assert_close(policy.logits(), torch.tensor([[0.5 - 4.0, -1.0 - 4.0, 2.0, 0.0 - 4.0, 1.5 - 4.0]]))
+    assert not torch.equal(preconditioning_matrix("cd"), preconditioning_matrix("dd"))
+
+
+def test_cd_preconditioning_is_the_reference_matrices_in_own_view() -> None:
+    # the reference (LOLA_exact.py at 88fbfeb) orders states (DD, DC, CD, CC, start) with agent 1's action
+    # first; agent 1's matrix leans on column CD, agent 2's on column DC, both "I cooperated, the other defected"
+    reference_1 = torch.eye(5)
+    reference_1[[0, 1, 3, 4], 2] = -2.0
+    reference_2 = torch.eye(5)
+    reference_2[[0, 2, 3, 4], 1] = -2.0
+    to_own = {0: [4, 3, 2, 1, 0], 1: [4, 3, 1, 2, 0]}  # own-view (start, CC, CD, DC, DD) -> reference index
+    theta_own = torch.randn(5)
+    for agent, reference in enumerate((reference_1, reference_2)):
+        theta_reference = torch.empty(5)
+        theta_reference[to_own[agent]] = theta_own
+        expected_own = (reference @ theta_reference)[to_own[agent]]
+        torch.testing.assert_close(preconditioning_matrix("cd") @ theta_own, expected_own)
 
 
 def test_own_view_inputs_encode_my_action_first() -> None:
@@ -81,6 +108,8 @@ def test_factory_shapes_dtype_and_every_parameter_has_the_seed_dimension(paramet
     ("kwargs", "match"),
     [
         ({"parameterization": "lstm", "num_seeds": 2}, "unknown parameterization 'lstm'.*tabular, nn, preconditioned"),
+        ({"parameterization": "preconditioned", "num_seeds": 2, "precondition_state": "cc"},
+         "unknown precondition state 'cc'; valid choices: dd, cd"),
         ({"parameterization": "tabular", "num_seeds": 0}, "num_seeds=0"),
         ({"parameterization": "nn", "num_seeds": 2, "hidden_size": 0}, "hidden_size=0"),
         ({"parameterization": "tabular", "num_seeds": 2, "init_std": -1.0}, "init_std=-1.0"),

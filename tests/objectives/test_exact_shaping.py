@@ -66,9 +66,12 @@ def test_loss_and_gradients_equal_the_old_learner(case: str, agent: int) -> None
     per_seed = loss.per_seed_loss(inputs)
     grads = torch.autograd.grad(loss(inputs)["loss_objective"], list(working.parameters()))
     expected = REFERENCE[case][str(agent)]
-    assert per_seed.tolist() == expected["loss"]
-    assert [grad.flatten(1).sum(-1).tolist() for grad in grads] == expected["grad_sum"]
-    assert [grad.flatten(1).norm(dim=-1).tolist() for grad in grads] == expected["grad_norm"]
+    # float64 to 1e-12: the recorded numbers are bitwise those of one CPU; another CPU's vectorised exp / log
+    # moves the last bits (seen: 1e-15 relative), while a changed formula moves them by far more
+    close = {"rtol": 1e-12, "atol": 1e-14}
+    torch.testing.assert_close(per_seed.tolist(), expected["loss"], **close)
+    torch.testing.assert_close([grad.flatten(1).sum(-1).tolist() for grad in grads], expected["grad_sum"], **close)
+    torch.testing.assert_close([grad.flatten(1).norm(dim=-1).tolist() for grad in grads], expected["grad_norm"], **close)
 
 
 def test_pola_loss_is_lola_plus_the_proximal_term_and_lola_with_no_step_is_naive() -> None:

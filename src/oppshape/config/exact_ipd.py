@@ -15,6 +15,10 @@ from oppshape.config.validation import check_choice, require
 #: Memory-one policy parameterizations (POLA Section 5.1): free logits, a small tanh network, and tabular
 #: logits behind an ill-conditioned linear map (``modules.memory_one``).
 PARAMETERIZATIONS: tuple[str, ...] = ("tabular", "nn", "preconditioned")
+#: The own-view state whose parameter the pre-conditioning leans every other logit on (``modules.memory_one``):
+#: dd (the reference since 2022-07-30) | cd (the reference's earlier matrix, for which the README's Figure 3
+#: pre-conditioned settings were written).
+PRECONDITION_STATES: tuple[str, ...] = ("dd", "cd")
 #: Floating-point precisions of the policies.
 DTYPES: tuple[str, ...] = ("float32", "float64")
 #: What the shaping agent anticipates: none (naive learning), exact (through the opponent's actual update),
@@ -32,6 +36,8 @@ class ExactShapingConfig:
 
     name: str = "naive"  # algorithm name, selects the schema
     parameterization: str = "tabular"  # tabular | nn | preconditioned
+    # pre-conditioned policies and opponent models: dd | cd, the state every other logit leans on [ill_cond_matrix]
+    precondition_state: str = "dd"
     hidden_size: int = 16  # hidden width of the nn parameterization
     init_std: float = 0.1  # std of the normal init of (pre-conditioned) tabular logits [--std]
     num_seeds: int = 20  # independent runs, updated together in one batch
@@ -40,6 +46,7 @@ class ExactShapingConfig:
 
     def __post_init__(self) -> None:
         check_choice("algo.parameterization", self.parameterization, PARAMETERIZATIONS)
+        check_choice("algo.precondition_state", self.precondition_state, PRECONDITION_STATES)
         check_choice("algo.dtype", self.dtype, DTYPES)
         for key in ("hidden_size", "num_seeds"):
             require(getattr(self, key) >= 1, f"algo.{key}", getattr(self, key), "an integer >= 1")

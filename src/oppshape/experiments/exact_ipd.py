@@ -55,7 +55,7 @@ def make_learner(algo: ExactShapingConfig, payoff: torch.Tensor, gamma: float,
     def policy(parameterization: str) -> torch.nn.Module:
         return make_memory_one_policy(
             parameterization, algo.num_seeds, hidden_size=algo.hidden_size, init_std=algo.init_std,
-            device=device, dtype=dtype,
+            precondition_state=algo.precondition_state, device=device, dtype=dtype,
         )
 
     policies = [policy(algo.parameterization) for _ in range(2)]

@@ -17,10 +17,12 @@ import math
 import torch
 from torch import nn
 
-from oppshape.config.exact_ipd import PARAMETERIZATIONS  # valid names for make_memory_one_policy
+from oppshape.config.exact_ipd import PARAMETERIZATIONS, PRECONDITION_STATES  # valid names
 
 #: Index of DD in the own-view state order (start, CC, CD, DC, DD).
 DD_INDEX = 4
+#: Own-view index of each state a pre-conditioning can lean on (``config.exact_ipd.PRECONDITION_STATES``).
+PRECONDITION_INDEX = {"dd": DD_INDEX, "cd": 2}
 
 #: Network input per own-view state: one-hot of (my D, my C, my start, other D, other C, other start).
 #: The reference (LOLA_exact.py) feeds both agents agent 1's action first; giving each agent its own
@@ -36,14 +38,21 @@ OWN_VIEW_ONE_HOT = torch.tensor(
 )
 
 
-def preconditioning_matrix() -> torch.Tensor:
-    """``[5, 5]`` map from parameters to logits: ``logit(s) = theta[s] - 2 theta[DD]`` for ``s != DD``.
+def preconditioning_matrix(state: str = "dd") -> torch.Tensor:
+    """``[5, 5]`` map from parameters to logits: ``logit(s) = theta[s] - 2 theta[k]`` for ``s != k``.
 
-    This is the reference's ``ill_cond_matrix``: a step on ``theta[DD]`` moves every other state's
+    This is the reference's ``ill_cond_matrix``: a step on ``theta[k]`` moves every other state's
     logit twice as far the other way, so plain gradient steps are badly conditioned (POLA Section 5.1).
+    ``k`` is DD for ``state="dd"`` (the reference since July 2022) and the agent's own CD ("I
+    cooperated, the other defected") for ``state="cd"``: the reference's earlier matrix, in place when
+    its README's Figure 3 pre-conditioned settings were written (May 2022).
     """
+    if state not in PRECONDITION_INDEX:
+        raise ValueError(f"unknown precondition state {state!r}; valid choices: {', '.join(PRECONDITION_STATES)}")
+    column = PRECONDITION_INDEX[state]
     matrix = torch.eye(5)
-    matrix[:DD_INDEX, DD_INDEX] = -2.0
+    matrix[:, column] -= 2.0
+    matrix[column, column] = 1.0
     return matrix
 
 
@@ -69,11 +78,12 @@ class TabularPolicy(nn.Module):
 
 
 class PreconditionedTabularPolicy(TabularPolicy):
-    """Tabular policy whose logits are :func:`preconditioning_matrix` applied to the parameters."""
+    """Tabular policy whose logits are :func:`preconditioning_matrix` (of ``state``) applied to the parameters."""
 
-    def __init__(self, num_seeds: int, init_std: float = 0.1) -> None:
+    def __init__(self, num_seeds: int, init_std: float = 0.1, state: str = "dd") -> None:
+        matrix = preconditioning_matrix(state)  # a bad state fails before the parameters are drawn
         super().__init__(num_seeds, init_std)
-        self.register_buffer("matrix", preconditioning_matrix())
+        self.register_buffer("matrix", matrix)
 
     def logits(self) -> torch.Tensor:
         return self.theta @ self.matrix.to(self.theta).T
@@ -121,10 +131,12 @@ def make_memory_one_policy(
     *,
     hidden_size: int = 16,
     init_std: float = 0.1,
+    precondition_state: str = "dd",
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> nn.Module:
-    """Build a policy by name (one of :data:`PARAMETERIZATIONS`), drawing its initial parameters.
+    """Build a policy by name (one of :data:`PARAMETERIZATIONS`), drawing its initial parameters;
+    ``precondition_state`` (dd | cd) picks the pre-conditioned policy's matrix (unused by the others).
 
     Raises:
         ValueError: naming the bad argument and the valid choices, before anything is allocated.
@@ -142,7 +154,7 @@ def make_memory_one_policy(
     if parameterization == "tabular":
         policy: nn.Module = TabularPolicy(num_seeds, init_std)
     elif parameterization == "preconditioned":
-        policy = PreconditionedTabularPolicy(num_seeds, init_std)
+        policy = PreconditionedTabularPolicy(num_seeds, init_std, precondition_state)
     else:
         policy = NeuralPolicy(num_seeds, hidden_size)
     return policy.to(device=device, dtype=dtype)
