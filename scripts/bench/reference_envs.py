@@ -182,5 +182,5 @@ setting the action 79.9 us (25.0 M/s, 0.53x); inside it the env's `_step` 41.3 u
 `step_mdp` 10.1 us (`envs.specs.LayoutStepMDP`, precomputed key lists; TorchRL's `_StepMDP` took 16.1 us),
 `maybe_reset` 3.3 us (the done check), setting the action 2.2 us, `step_and_maybe_reset`'s own glue the
 remaining ~12 us. The A/B of `LayoutStepMDP` against TorchRL's `_StepMDP` in one process: 90.6 -> 82.7 us
-per call (CPU time, medians of 9 x 1000 calls). A table row above under 0.5x on the same code was taken on
-a busier machine (the first row also runs right after the cold compile)."""
+per call (CPU time, medians of 9 x 1000 calls). On a busy machine this row can fall under 0.5x (0.35x at a load
+average of 4, 2026-12-02); the first row also runs right after the cold compile."""

@@ -181,7 +181,7 @@ process or alternating processes, `taskset -c 1`, one thread, CPU-time medians o
   matmul reads them, gathered with one `index_select` per leaf, groups bucketed by size (1, 2, 3-4, ...) instead
   of padded to the largest. A Coin 3x3 collect at K ~ 400: 1.88 -> 1.29 s; the gather 0.15 -> 0.08 s; a whole
   iteration 2.15 -> 1.58-1.66 s (code before vs after, alternating processes). **Miss (2x):** ~1.5x implied
-  from that A/B, 1.34x in the table above (taken under a load average of 4-7).
+  from that A/B, 1.46x in the quieter re-run of the table (1.34x under a load average of 4-7).
   Profile of the collect after the change: the width-1 bucket's two 128->384 gate layers (328 opponents) are 43%
   (10.7 ms per call: 64 MB of weights read once per step, ~6 GB/s, this core's memory bandwidth), the other
   buckets and layers another ~33%. Faster needs fewer bytes per step (e.g. bf16 opponent weights, which changes
