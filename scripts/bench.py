@@ -15,6 +15,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import torch
 
@@ -40,6 +41,22 @@ def load_module(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def time_collect_update(collect: Callable[[], Any], update: Callable[[Any], Any], iterations: int) -> dict[str, float]:
+    """Per-iteration wall seconds of ``collect()`` and ``update(batch)`` and CPU seconds of both, after one
+    warm-up iteration (the loop every family's collect-then-update bench times)."""
+    update(collect())  # warm-up
+    collect_s = update_s = 0.0
+    cpu = time.process_time()
+    for _ in range(iterations):
+        started = time.perf_counter()
+        batch = collect()
+        middle = time.perf_counter()
+        update(batch)
+        collect_s, update_s = collect_s + middle - started, update_s + time.perf_counter() - middle
+    return {"collect": collect_s / iterations, "update": update_s / iterations,
+            "cpu": (time.process_time() - cpu) / iterations}
 
 
 def startup(quick: bool) -> str:

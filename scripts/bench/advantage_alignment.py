@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
-import time
-from pathlib import Path
 
 import torch
+from bench import load_module, time_collect_update
 from omegaconf import OmegaConf
 
 from oppshape.config import LoggerConfig, RunConfig, TrainerConfig, check_section
@@ -19,14 +17,6 @@ COIN = {"name": "coin_game", "height": 3, "width": 3, "episode_length": 50}
 LOQA_SIZES = {"num_envs": 512, "actor_hidden_size": 128, "critic_hidden_size": 64}
 
 
-def _loqa_bench():
-    """scripts/bench/loqa.py, whose ``_time`` builds and times a LOQA learner (reused, not rewritten)."""
-    spec = importlib.util.spec_from_file_location("bench_loqa", Path(__file__).with_name("loqa.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _time_aa(algo: dict, iterations: int) -> dict[str, float]:
     """Per-iteration wall seconds of collect (both agents play) and update (both agents' actor and critic)."""
     torch.manual_seed(0)
@@ -35,23 +25,13 @@ def _time_aa(algo: dict, iterations: int) -> dict[str, float]:
                            check_section(OmegaConf.create(COIN), ENV_SCHEMAS["coin_game"], "env"),
                            TrainerConfig(), LoggerConfig())
     experiment = build(run_config, torch.device("cpu"))
-    experiment.learner.update(experiment.collect())  # warm-up
-    collect = update = 0.0
-    cpu = time.process_time()
-    for _ in range(iterations):
-        started = time.perf_counter()
-        batch = experiment.collect()
-        middle = time.perf_counter()
-        experiment.learner.update(batch)
-        collect, update = collect + middle - started, update + time.perf_counter() - middle
-    return {"collect": collect / iterations, "update": update / iterations,
-            "cpu": (time.process_time() - cpu) / iterations}
+    return time_collect_update(experiment.collect, experiment.learner.update, iterations)
 
 
 def run(quick: bool) -> str:
     iterations, repeats = (1, 1) if quick else (3, 3)
     snapshots = 16 if quick else 1000
-    loqa = _loqa_bench()
+    loqa = load_module("loqa")  # scripts/bench/loqa.py: builds and times a LOQA learner (reused, not rewritten)
     rows = {
         "AA, shipped `aa_coin`: GRU 64 actor + GRU 64 critic, batch 128": lambda: _time_aa({}, iterations),
         "AA at LOQA's sizes: GRU 128 actor + GRU 64 critic, batch 512": lambda: _time_aa(LOQA_SIZES, iterations),

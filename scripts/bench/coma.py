@@ -7,9 +7,8 @@ of minibatches. Wall time is shared-machine time; CPU time is what this process 
 
 from __future__ import annotations
 
-import time
-
 import torch
+from bench import time_collect_update
 
 from oppshape.cli import compose
 from oppshape.config import validate
@@ -24,17 +23,8 @@ def _time(algo: str, iterations: int) -> dict[str, float]:
     validate(cfg)
     torch.manual_seed(0)
     experiment = build(validate(cfg), torch.device("cpu"))
-    experiment.learner.update(experiment.collect())  # warm-up
-    collect = update = 0.0
-    cpu = time.process_time()
-    for _ in range(iterations):
-        started = time.perf_counter()
-        batch = experiment.collect()
-        middle = time.perf_counter()
-        experiment.learner.update(batch)
-        collect, update = collect + middle - started, update + time.perf_counter() - middle
-    return {"collect": collect / iterations, "update": update / iterations,
-            "cpu": (time.process_time() - cpu) / iterations, "frames": float(cfg.algo.frames_per_batch)}
+    timing = time_collect_update(experiment.collect, experiment.learner.update, iterations)
+    return {**timing, "frames": float(cfg.algo.frames_per_batch)}
 
 
 def run(quick: bool) -> str:
