@@ -217,5 +217,5 @@ process or alternating processes, `taskset -c 1`, one thread, CPU-time medians o
 - **Two threads** rows are only meaningful on a quiet 2-core machine: with other jobs on both cores, OpenMP's
   second thread waits on a busy core and the rows run many times slower than one thread.
 - **CUDA**: the no-grad policy step and GRU cell run as CUDA graphs (`mode="reduce-overhead"`) when
-  `trainer.compile=true` on a GPU (`modules.gru_policy.graphed_hot_path`); untimed here (no GPU), tested by a
+  `trainer.compile=true` on a GPU (`hot_path.graphed_hot_path`); untimed here (no GPU), tested by a
   `cuda`-marked test."""

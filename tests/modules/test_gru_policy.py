@@ -9,7 +9,8 @@ from torch import nn
 
 from oppshape import hot_path
 from oppshape.envs.coin_game import CoinGame
-from oppshape.modules.gru_policy import GRUNet, gru_cell, gru_cell_math, gru_net_step, unroll, uses_cuda_graph
+from oppshape.hot_path import uses_cuda_graph
+from oppshape.modules.gru_policy import GRUNet, gru_cell, gru_cell_math, gru_net_step, unroll
 from oppshape.rollouts.dice import AgentParams, rollout
 
 

@@ -11,19 +11,15 @@ out (the equations of ``nn.GRUCell``) so that double backward works on every dev
 
 from __future__ import annotations
 
-import functools
 import math
-from typing import Any, Callable, TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils._pytree import tree_leaves, tree_map
 
-from oppshape.hot_path import hot_path, is_enabled
+from oppshape.hot_path import graphed_hot_path
 
 ParamDict = dict[str, torch.Tensor]
-Fn = TypeVar("Fn", bound=Callable[..., Any])
 
 
 def gru_cell(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
@@ -48,33 +44,6 @@ def gru_cell_math(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden:
     update = torch.sigmoid(input_update + hidden_update)
     candidate = torch.tanh(input_new + reset * hidden_new)
     return candidate + update * (hidden - candidate)  # (1 - z) * n + z * h
-
-
-def uses_cuda_graph(device: torch.device) -> bool:
-    """Whether a :func:`graphed_hot_path` runs as a CUDA graph on ``device``: only with the switch on, on CUDA."""
-    return is_enabled() and device.type == "cuda"
-
-
-def graphed_hot_path(fn: Fn) -> Fn:
-    """:func:`~oppshape.hot_path.hot_path` whose CUDA calls replay a CUDA graph (``mode="reduce-overhead"``).
-
-    A 64-wide GRU step is a few microseconds of GPU work behind tens of kernel launches; a graph
-    replays them as one. The guard is :func:`uses_cuda_graph`: off CUDA (or with the switch off) this
-    is exactly ``hot_path(fn)``. Each call starts a new graph step and copies the outputs out of the
-    graph's memory pool, which the next replay overwrites (rollouts keep every step's outputs).
-    """
-    plain, graphed = hot_path(fn), hot_path(mode="reduce-overhead")(fn)
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any) -> Any:
-        device = next(leaf.device for leaf in tree_leaves(args) if isinstance(leaf, torch.Tensor))
-        if not uses_cuda_graph(device):
-            return plain(*args)
-        torch.compiler.cudagraph_mark_step_begin()
-        return tree_map(lambda x: x.clone() if isinstance(x, torch.Tensor) else x, graphed(*args))
-
-    wrapper.eager, wrapper.plain, wrapper.graphed = fn, plain, graphed  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
 
 
 _fused_gru_cell = graphed_hot_path(gru_cell_math)

@@ -24,10 +24,10 @@ from typing import Any, NamedTuple, Sequence
 import torch
 from tensordict import TensorDict
 
+from oppshape.hot_path import graphed_hot_path
 from oppshape.modules.action_softmax import log_softmax_actions
 from oppshape.modules.gru_policy import (
     ParamDict,
-    graphed_hot_path,
     gru_cell_math,
     gru_input_gates,
     gru_net_step,
