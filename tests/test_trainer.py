@@ -159,3 +159,13 @@ def test_stop_when_names_an_unknown_metric_with_the_valid_ones(tmp_path, monkeyp
     with pytest.raises(ConfigError, match=r"trainer.stop_when='eval_distanse' .* valid choices: .*eval_distance"):
         execute(toy_config(stop_when="eval_distanse"), tmp_path / "undeclared")
     assert (tmp_path / "undeclared" / "metrics.csv").exists()
+
+
+def test_compile_switch_is_logged_and_restored_after_the_run(tmp_path):
+    from oppshape import hot_path
+
+    execute(toy_config(compile=True), tmp_path / "compiled")
+    assert not hot_path.is_enabled()  # the run's setting does not leak into the next run in this process
+    assert all(row["compile_s"] != "" and float(row["compile_s"]) >= 0 for row in _rows(tmp_path / "compiled"))
+    execute(toy_config(), tmp_path / "eager")
+    assert "compile_s" not in _rows(tmp_path / "eager")[0]

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from oppshape import hot_path
 from oppshape.checkpoint import CHECKPOINT_NAME, save_training_state
 from oppshape.config import ConfigError, TrainerConfig
 from oppshape.experiments.base import Experiment
@@ -39,6 +40,12 @@ class TrainingInterrupted(Exception):
     def __init__(self, signal_name: str, exit_code: int, iteration: int, checkpoint: Path) -> None:
         super().__init__(f"{signal_name} at iteration {iteration}; checkpoint {checkpoint}")
         self.signal_name, self.exit_code, self.iteration, self.checkpoint = signal_name, exit_code, iteration, checkpoint
+
+
+def _compile_time() -> dict[str, float]:
+    """``compile_s``: this process's seconds in first (compiling) calls of hot paths, logged only with
+    ``trainer.compile`` on (eager runs keep their metrics columns)."""
+    return {"compile_s": hot_path.compile_seconds()} if hot_path.is_enabled() else {}
 
 
 def to_row(iteration: int, metrics: dict[str, Any]) -> Row:
@@ -261,7 +268,7 @@ class Trainer:
                         metrics.update(self._evaluate(iteration))
                     self.iteration = iteration
                     if self._is_due(config.log_every, iteration, last) or self._is_due(config.eval_every, iteration, last):
-                        last_row = to_row(iteration, {**metrics, "wall_time_s": self.elapsed})
+                        last_row = to_row(iteration, {**metrics, "wall_time_s": self.elapsed, **_compile_time()})
                         self.loggers.log(last_row)
                     self._check_stop_metric(metrics, evaluated=self._is_due(config.eval_every, iteration, last))
                     stop = last or (bool(config.stop_when) and metrics.get(config.stop_when, 0.0) > 0)

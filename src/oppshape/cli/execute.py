@@ -74,7 +74,18 @@ def _optimizers(learner: Any) -> list[Any]:
 
 
 def execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """Validate, build and train one run into ``run_dir``; returns the content of ``summary.json``."""
+    """Validate, build and train one run into ``run_dir``; returns the content of ``summary.json``.
+
+    The run sets the process-wide compile switch from ``trainer.compile``; it is restored afterwards, so
+    runs in one process (tests, a multirun's basic launcher) do not inherit each other's setting.
+    """
+    from oppshape import hot_path
+
+    with hot_path.enabled(hot_path.is_enabled()):
+        return _execute(cfg, run_dir)
+
+
+def _execute(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     import torch
 
     from oppshape import hot_path

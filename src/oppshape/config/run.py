@@ -38,7 +38,7 @@ class TrainerConfig:
     # training run; off (the default) keeps the documented runs, whose evaluations drew from the training streams
     isolate_eval: bool = False
     # run the fused hot paths (env transitions and observations, recurrent policy steps) through torch.compile;
-    # the first call of each pays the compile time (logged as compile_s)
+    # the first call of each pays the compile time (logged as compile_s: this process's seconds of compiling)
     compile: bool = False
 
     def __post_init__(self) -> None:
