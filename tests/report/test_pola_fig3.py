@@ -52,3 +52,18 @@ def test_table_from_a_tiny_real_run(tmp_path: Path) -> None:
 def test_an_empty_sweep_is_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no finished runs"):
         read_sweep(tmp_path)
+
+
+def test_cd_preconditioned_cells_get_their_own_row(tmp_path: Path) -> None:
+    dd = {"name": "pola", "parameterization": "preconditioned", "num_seeds": 20, "inner_lr": 0.1, "outer_lr": 0.01}
+    cd = {**dd, "precondition_state": "cd"}
+    _fake_run(tmp_path, "pola_fig3_pola_preconditioned_cf125", dd, 1.25, 0.0, [(5.0, 5.0)])
+    _fake_run(tmp_path, "pola_precond_cd_cf125", cd, 1.25, 1.0, [(5.0, 5.0)])
+    cells = read_sweep(tmp_path)
+    assert cells[("pola", "preconditioned", 1.25)].tft_fraction == 0.0
+    assert cells[("pola", "preconditioned_cd", 1.25)].tft_fraction == 1.0
+    main(["pola-fig3", str(tmp_path)])
+    table = (tmp_path / "table.md").read_text()
+    assert "| POLA | pre-conditioned tabular | - | 0.00 | - | - | - |" in table
+    assert "| POLA | pre-conditioned tabular (CD matrix) | - | 1.00 | - | - | - | finds TFT at every cf |" in table
+    assert "| LOLA | pre-conditioned tabular (CD matrix) |" not in table  # no LOLA cd cell: no row

@@ -7,7 +7,9 @@ run), as ``make pola-ipd-exact`` writes it::
     python -m oppshape -m hydra/launcher=joblib 'experiment=glob(pola_fig3_*)' seed=1
     python -m oppshape.report pola-fig3 runs/pola_ipd_exact
 
-and writes ``<sweep>/table.md``: the fraction of seeds that found TFT at some epoch (POLA's criterion,
+A run with ``algo.precondition_state=cd`` (the reference's matrix before 2022-07-30, e.g.
+``experiment=pola_precond_cd_cf125``) is its own row, "pre-conditioned tabular (CD matrix)", so a sweep
+holding both never mixes them. Writes ``<sweep>/table.md``: the fraction of seeds that found TFT at some epoch (POLA's criterion,
 ``eval.ipd_metrics.finds_tft``) beside the paper's claim, then each cell's settings, mean outer steps per
 epoch, final return per step and wall time.
 """
@@ -25,17 +27,22 @@ from omegaconf import OmegaConf
 
 CFS = (1.1, 1.25, 1.33, 1.4, 1.6)
 METHODS = ("lola", "pola")
-PARAMETERIZATIONS = ("tabular", "nn", "preconditioned")
-LABELS = {"tabular": "tabular", "nn": "neural net (16 tanh)", "preconditioned": "pre-conditioned tabular"}
+PARAMETERIZATIONS = ("tabular", "nn", "preconditioned", "preconditioned_cd")
+LABELS = {"tabular": "tabular", "nn": "neural net (16 tanh)", "preconditioned": "pre-conditioned tabular",
+          "preconditioned_cd": "pre-conditioned tabular (CD matrix)"}
+#: rows printed only when the sweep has one of their cells (the default sweep has none)
+OPTIONAL_ROWS = ("preconditioned_cd",)
 
 #: What the paper (Figure 3 and its README) reports per row; the figure is a bar chart without numbers.
 PAPER = {
     ("lola", "tabular"): "finds TFT at every cf",
     ("lola", "nn"): "0 at cf <= 1.25; finds TFT at cf >= 1.33",
     ("lola", "preconditioned"): "never finds TFT",
+    ("lola", "preconditioned_cd"): "never finds TFT",
     ("pola", "tabular"): "finds TFT at every cf",
     ("pola", "nn"): "finds TFT at every cf",
     ("pola", "preconditioned"): "finds TFT at every cf",
+    ("pola", "preconditioned_cd"): "finds TFT at every cf",
 }
 
 
@@ -43,7 +50,7 @@ def hyperparameter_source(method: str, parameterization: str, cf: float) -> str:
     """Where a cell's settings come from: the POLA README, or the nearest setting it gives."""
     if method == "lola" and parameterization == "nn" and cf < 1.33:
         return "none given; cf 1.33's setting"
-    if method == "lola" and parameterization == "preconditioned":
+    if method == "lola" and parameterization.startswith("preconditioned"):
         return "none given; LOLA tabular's setting"
     return "README"
 
@@ -74,8 +81,11 @@ def read_cell(run_dir: Path) -> Cell:
         rows = list(csv.DictReader(handle))
     steps = [(float(row["outer_steps_agent1"]) + float(row["outer_steps_agent2"])) / 2 for row in rows]
     algo = config.algo
+    parameterization = str(algo.parameterization)
+    if parameterization == "preconditioned" and str(algo.get("precondition_state", "dd")) == "cd":
+        parameterization = "preconditioned_cd"
     return Cell(
-        method=str(algo.name), parameterization=str(algo.parameterization), cf=float(config.env.cf),
+        method=str(algo.name), parameterization=parameterization, cf=float(config.env.cf),
         inner_lr=float(algo.inner_lr), outer_lr=float(algo.outer_lr), outer_beta=float(algo.get("outer_beta", 0.0)),
         epochs=int(summary["iterations"]), seeds=int(algo.num_seeds),
         tft_fraction=float(summary["final"]["tft_fraction"]), return_per_step=float(summary["final"]["return_per_step"]),
@@ -100,6 +110,8 @@ def markdown(cells: dict[tuple[str, str, float], Cell]) -> str:
     for method in METHODS:
         for parameterization in PARAMETERIZATIONS:
             row = [cells.get((method, parameterization, cf)) for cf in CFS]
+            if parameterization in OPTIONAL_ROWS and not any(row):
+                continue
             values = [f"{cell.tft_fraction:.2f}" if cell else "-" for cell in row]
             lines.append(f"| {method.upper()} | {LABELS[parameterization]} | " + " | ".join(values)
                          + f" | {PAPER[(method, parameterization)]} |")
