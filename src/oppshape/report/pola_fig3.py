@@ -9,9 +9,9 @@ run), as ``make pola-ipd-exact`` writes it::
 
 A run with ``algo.precondition_state=cd`` (the reference's matrix before 2022-07-30, e.g.
 ``experiment=pola_precond_cd_cf125``) is its own row, "pre-conditioned tabular (CD matrix)", so a sweep
-holding both never mixes them. Writes ``<sweep>/table.md``: the fraction of seeds that found TFT at some epoch (POLA's criterion,
-``eval.ipd_metrics.finds_tft``) beside the paper's claim, then each cell's settings, mean outer steps per
-epoch, final return per step and wall time.
+holding both never mixes them. Writes ``<sweep>/table.md``: the fraction of seeds that found TFT at some
+epoch (POLA's criterion, ``eval.ipd_metrics.finds_tft``) beside the paper's claim, then each cell's
+settings, mean outer steps per epoch, final return per step and wall time.
 """
 
 from __future__ import annotations
