@@ -57,6 +57,13 @@ def test_scaling_board_is_square_unless_the_width_is_given() -> None:
             validate(compose(["experiment=loqa_coin_scaling", "env.height=5", "env.width=4"])).env.width) == (5, 4)
 
 
+def test_scaling_uses_the_authors_differentiated_advantage_and_loqa_coin_does_not() -> None:
+    """The scaling table (#23) is measured with it; loqa_coin's documented rows without it."""
+    scaling, coin = (validate(compose([f"experiment={name}"])) for name in ("loqa_coin_scaling", "loqa_coin"))
+    assert (scaling.algo.advantage_grad, coin.algo.advantage_grad) == (True, False)
+    assert scaling.trainer.iterations >= 3000  # 7x7 reaches strong at ~2600 iterations
+
+
 def test_unknown_algo_key_fails_at_start() -> None:
     with pytest.raises(ConfigError, match="algo.batchsize"):
         validate(compose(["experiment=loqa_coin", "+algo.batchsize=3"]))
