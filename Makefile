@@ -183,7 +183,8 @@ clean-venv:
 FORCE:
 
 # Advantage Alignment (Duque et al., ICLR 2025): IPD, 3x3 Coin Game, and LOQA's scaling measurement on 3x3..7x7
-# (one size after the other: the measurement is wall-clock seconds); `ARGS="algo=paa"` runs the proximal form
+# (one size after the other: the measurement is wall-clock seconds); aa-coin runs the plain form (`ARGS="algo=paa"`:
+# the proximal one), aa-coin-scaling the proximal form, its measured one (`ARGS="algo=aa"`: the plain one)
 .PHONY: aa-ipd aa-coin aa-coin-scaling
 aa-ipd aa-coin: $(STAMP)
 	$(CLI) experiment=$(subst -,_,$@) $(ARGS)
@@ -201,8 +202,8 @@ LEAGUE := $(PY) -m oppshape.league
 league-fixed: $(STAMP)
 	$(LEAGUE) game=ipd out_dir=runs/league/fixed_ipd $(ARGS)
 	$(LEAGUE) game=coin_game best_response.method=exact out_dir=runs/league/fixed_coin3 $(ARGS)
-# league-ipd / league-coin: one short CPU run of each IPD / Coin Game family (trained into runs/league/agents/,
-# reused when its checkpoint exists), then the league of those runs and the fixed strategies, best responses
+# league-ipd / league-coin: one short CPU run of each IPD / Coin Game family (AA's Coin run: make aa-coin's, ~4 min;
+# trained into runs/league/agents/, reused when its checkpoint exists), then the league of those runs and the fixed strategies, best responses
 # included (exact for memory-1 entrants, learned otherwise). Lengthen a run by deleting it and raising its overrides.
 LEAGUE_AGENTS := runs/league/agents
 LEAGUE_TRAIN = test -f $(LEAGUE_AGENTS)/$(1)/checkpoints/last.pt || $(CLI) $(2) logger=quiet trainer.progress=false run_dir=$(LEAGUE_AGENTS)/$(1)
@@ -216,6 +217,6 @@ league-ipd: $(STAMP)
 league-coin: $(STAMP)
 	$(call LEAGUE_TRAIN,coin_pola_dice,experiment=pola_dice_coin_small trainer.iterations=3)
 	$(call LEAGUE_TRAIN,coin_loqa,experiment=loqa_coin trainer.iterations=40)
-	$(call LEAGUE_TRAIN,coin_aa,experiment=aa_coin trainer.iterations=150)
+	$(call LEAGUE_TRAIN,coin_aa,experiment=aa_coin)
 	$(LEAGUE) game=coin_game out_dir=runs/league/coin3 best_response.learned.frames=100000 \
 		entrants=[allc,alld,random,$(LEAGUE_AGENTS)/coin_pola_dice,$(LEAGUE_AGENTS)/coin_loqa,$(LEAGUE_AGENTS)/coin_aa] $(ARGS)
