@@ -203,8 +203,8 @@ league-fixed: $(STAMP)
 	$(LEAGUE) game=ipd out_dir=runs/league/fixed_ipd $(ARGS)
 	$(LEAGUE) game=coin_game best_response.method=exact out_dir=runs/league/fixed_coin3 $(ARGS)
 # league-ipd / league-coin: one short CPU run of each IPD / Coin Game family (AA's Coin run: make aa-coin's, ~4 min;
-# trained into runs/league/agents/, reused when its checkpoint exists), then the league of those runs and the fixed strategies, best responses
-# included (exact for memory-1 entrants, learned otherwise). Lengthen a run by deleting it and raising its overrides.
+# trained into runs/league/agents/, reused when its checkpoint exists), then the league of those runs and the fixed
+# strategies, best responses included (exact for memory-1 entrants, learned otherwise). Lengthen a run by deleting it and raising its overrides.
 LEAGUE_AGENTS := runs/league/agents
 LEAGUE_TRAIN = test -f $(LEAGUE_AGENTS)/$(1)/checkpoints/last.pt || $(CLI) $(2) logger=quiet trainer.progress=false run_dir=$(LEAGUE_AGENTS)/$(1)
 league-ipd: $(STAMP)
